@@ -1,0 +1,66 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Color, ColorSettings, imageVersion } from "./settings";
+
+export interface ColorEnvironmentArgs {
+    /** Which slot this is; never changes for a given environment. */
+    color: Color;
+    /** Validated settings of this color (see `parseSettings`). */
+    settings: ColorSettings;
+    /** The private network the proxy reaches the replicas on. */
+    networkName: pulumi.Input<string>;
+    /** Labels added to every container, besides `color` and `version`. */
+    labels?: Record<string, string>;
+}
+
+/**
+ * One color slot on a Docker host: `replicas` containers of one image on the private network,
+ * reachable only through the proxy. Both colors always exist; traffic moves between them by
+ * the traffic switch, never by replacing an environment.
+ */
+export class ColorEnvironment extends pulumi.ComponentResource {
+    /** The image this color runs. */
+    public readonly image: pulumi.Output<string>;
+    /** The version label, taken from the image tag. */
+    public readonly version: pulumi.Output<string>;
+    /** Names of the replica containers. */
+    public readonly containerNames: pulumi.Output<string[]>;
+    /** `address:port` of every replica on the private network, for the proxy's upstream. */
+    public readonly endpoints: pulumi.Output<string[]>;
+    /** Health URL of every replica as the proxy sees it. */
+    public readonly healthUrls: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ColorEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:docker:ColorEnvironment", name, {}, opts);
+        const s = args.settings;
+        const version = imageVersion(s.image);
+        const labels = { ...args.labels, color: args.color, version, "bluegreen.component": name };
+        const envs = Object.entries({ ...s.env, COLOR: args.color, PORT: String(s.port), HEALTH_PATH: s.healthPath })
+            .map(([k, v]) => `${k}=${v}`);
+
+        const containers = Array.from({ length: s.replicas }, (_, i) =>
+            new docker.Container(`${name}-${i}`, {
+                image: s.image,
+                envs: pulumi.secret(envs), // env may carry credentials: keep it encrypted in state
+                labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+                networksAdvanced: [{ name: args.networkName, aliases: [args.color] }],
+                restart: "unless-stopped",
+                securityOpts: ["no-new-privileges"],
+                capabilities: { drops: ["ALL"] },
+                mustRun: true,
+            }, { parent: this, deleteBeforeReplace: false }),
+        );
+
+        const endpointOf = (c: docker.Container) =>
+            pulumi.all([c.networkDatas, args.networkName]).apply(([nets, net]) => {
+                const ip = (nets ?? []).find((n) => n.networkName === net)?.ipAddress;
+                return ip ? `${ip}:${s.port}` : "";
+            });
+        this.image = pulumi.output(s.image);
+        this.version = pulumi.output(version);
+        this.containerNames = pulumi.all(containers.map((c) => c.name));
+        this.endpoints = pulumi.all(containers.map(endpointOf)).apply((eps) => eps.filter((e) => e !== ""));
+        this.healthUrls = this.endpoints.apply((eps) => eps.map((e) => `http://${e}${s.healthPath}`));
+        this.registerOutputs({ image: this.image, version: this.version, containerNames: this.containerNames, endpoints: this.endpoints });
+    }
+}

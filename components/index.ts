@@ -1,0 +1,5 @@
+export * from "./colorEnvironment";
+export * from "./nginxProxy";
+export * from "./trafficSwitch";
+export * from "./nginxConfig";
+export * from "./settings";

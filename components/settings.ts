@@ -1,0 +1,230 @@
+/**
+ * Stack settings: the one place where raw stack config becomes typed, validated values.
+ *
+ * Pure: no Pulumi runtime, no I/O. `index.ts` reads the raw config once and calls
+ * `parseSettings`; every error names the key, the value and what is allowed, and is raised
+ * before any resource is declared.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+
+export const COLORS = ["blue", "green"] as const;
+export type Color = (typeof COLORS)[number];
+
+export const PLATFORMS = ["docker", "kubernetes"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** What one color slot runs. */
+export interface ColorSettings {
+    image: string;
+    replicas: number;
+    port: number;
+    healthPath: string;
+    env: Record<string, string>;
+}
+
+/** How the switch decides that a color may take traffic. */
+export interface HealthSettings {
+    /** Attempts per replica before the gate gives up. */
+    retries: number;
+    /** Pause between attempts, in seconds. */
+    intervalSeconds: number;
+    /** Time limit for the whole gate, in seconds. */
+    deadlineSeconds: number;
+}
+
+export interface ProxySettings {
+    image: string;
+    /** Host port of the live listener. */
+    port: number;
+    /** Host port of the preview listener (always the idle color). */
+    previewPort: number;
+    /** Host address both listeners are published on. */
+    bindAddress: string;
+}
+
+export interface Settings {
+    activeColor: Color;
+    idleColor: Color;
+    platform: Platform;
+    blue: ColorSettings;
+    green: ColorSettings;
+    proxy: ProxySettings;
+    health: HealthSettings;
+}
+
+/** Raised for any bad config value; the message is meant for the person who typed it. */
+export class ConfigError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ConfigError";
+    }
+}
+
+export interface KeySpec {
+    description: string;
+    default: string | number | Record<string, string>;
+    type: "string" | "integer" | "object";
+}
+
+const DEMO_IMAGE = "bluegreen/demo:1.0.0";
+
+/** Every config key of the `bluegreen` namespace, with its meaning and default. */
+export const CONFIG_KEYS: Record<string, KeySpec> = {
+    activeColor: { type: "string", default: "blue", description: "The color that receives live traffic: blue or green." },
+    platform: { type: "string", default: "docker", description: "Where the colors run: docker or kubernetes." },
+    blueImage: { type: "string", default: DEMO_IMAGE, description: "Image reference of the blue color." },
+    greenImage: { type: "string", default: DEMO_IMAGE, description: "Image reference of the green color." },
+    blueReplicas: { type: "integer", default: 1, description: "Containers (pods) of the blue color, 1-20." },
+    greenReplicas: { type: "integer", default: 1, description: "Containers (pods) of the green color, 1-20." },
+    bluePort: { type: "integer", default: 8080, description: "Port the blue app listens on inside its container." },
+    greenPort: { type: "integer", default: 8080, description: "Port the green app listens on inside its container." },
+    blueHealthPath: { type: "string", default: "/health", description: "Health path of the blue app; must answer 2xx." },
+    greenHealthPath: { type: "string", default: "/health", description: "Health path of the green app; must answer 2xx." },
+    blueEnv: { type: "object", default: {}, description: "Environment variables of the blue app (name: value)." },
+    greenEnv: { type: "object", default: {}, description: "Environment variables of the green app (name: value)." },
+    proxyImage: { type: "string", default: "bluegreen/nginx:1.22", description: "nginx image of the proxy (needs sh and curl or wget)." },
+    proxyPort: { type: "integer", default: 8080, description: "Host port of the live listener." },
+    previewPort: { type: "integer", default: 8081, description: "Host port of the preview listener (idle color)." },
+    bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the proxy publishes its ports on." },
+    healthRetries: { type: "integer", default: 10, description: "Health-gate attempts per replica before a switch fails, 1-1000." },
+    healthIntervalSeconds: { type: "integer", default: 1, description: "Seconds between health-gate attempts, 1-60." },
+    healthDeadlineSeconds: { type: "integer", default: 60, description: "Time limit of the whole health gate in seconds, 1-3600." },
+};
+
+/** Raw config as Pulumi hands it over: key (without namespace) to its string value. */
+export type RawConfig = Record<string, string | undefined>;
+
+const quote = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+function fail(key: string, value: unknown, allowed: string): never {
+    throw new ConfigError(`\`${key}\` is ${quote(value)}; ${allowed}.`);
+}
+
+// Docker's reference grammar (distribution/reference), ASCII only: [host[:port]/]path[:tag][@digest].
+const IMAGE_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REF = new RegExp(
+    `^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]{1,5})?/)?` +
+        `${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+const HEALTH_PATH = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+function str(raw: RawConfig, key: string): string {
+    const value = raw[key];
+    return value === undefined ? String(CONFIG_KEYS[key].default) : value;
+}
+
+function int(raw: RawConfig, key: string, min: number, max: number): number {
+    const text = str(raw, key);
+    if (!/^-?[0-9]+$/.test(text.trim())) fail(key, text, `expected a whole number from ${min} to ${max}`);
+    const n = Number(text.trim());
+    if (n < min || n > max) fail(key, n, `expected a whole number from ${min} to ${max}`);
+    return n;
+}
+
+function oneOf<T extends string>(raw: RawConfig, key: string, allowed: readonly T[]): T {
+    const value = str(raw, key);
+    if (!(allowed as readonly string[]).includes(value)) {
+        fail(key, value, `allowed values are ${allowed.map((a) => quote(a)).join(" and ")}`);
+    }
+    return value as T;
+}
+
+function image(raw: RawConfig, key: string): string {
+    const value = str(raw, key);
+    if (!IMAGE_REF.test(value) || value.length > 255) {
+        fail(key, value, "expected an image reference such as \"registry.example:5000/team/app:1.2.3\" (ASCII letters, digits and . _ - / : @ only)");
+    }
+    return value;
+}
+
+function healthPath(raw: RawConfig, key: string): string {
+    const value = str(raw, key);
+    if (!HEALTH_PATH.test(value)) {
+        fail(key, value, "expected a path starting with \"/\" made of letters, digits and . _ ~ / - (no spaces, quotes, ; $ ? or #)");
+    }
+    return value;
+}
+
+function env(raw: RawConfig, key: string): Record<string, string> {
+    const text = raw[key];
+    if (text === undefined || text === "") return {};
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        fail(key, text, "expected a map of variable names to values, e.g. `pulumi config set --path " + key + ".LOG_LEVEL debug`");
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        fail(key, parsed, "expected a map of variable names to values");
+    }
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+        if (!ENV_NAME.test(name)) fail(`${key}.${name}`, name, "variable names are letters, digits and _, not starting with a digit");
+        if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+            fail(`${key}.${name}`, value, "expected a string, number or boolean");
+        }
+        const s = String(value);
+        if (s.includes("\0")) fail(`${key}.${name}`, s, "values cannot contain NUL characters");
+        out[name] = s;
+    }
+    return out;
+}
+
+function address(raw: RawConfig, key: string): string {
+    const value = str(raw, key);
+    if (!isIPv4(value) && !isIPv6(value)) fail(key, value, "expected an IPv4 or IPv6 address such as \"127.0.0.1\" or \"0.0.0.0\"");
+    return value;
+}
+
+function color(raw: RawConfig, c: Color): ColorSettings {
+    return {
+        image: image(raw, `${c}Image`),
+        replicas: int(raw, `${c}Replicas`, 1, 20),
+        port: int(raw, `${c}Port`, 1, 65535),
+        healthPath: healthPath(raw, `${c}HealthPath`),
+        env: env(raw, `${c}Env`),
+    };
+}
+
+/**
+ * Validates the whole stack config. `raw` maps keys of the `bluegreen` namespace to their
+ * string values as stored by `pulumi config set`; `extraKeys` lists keys this project does not
+ * know (rejected, so a typo never silently falls back to a default).
+ */
+export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Settings {
+    for (const key of extraKeys) {
+        fail(key, raw[key] ?? "", `this key is unknown; known keys are ${Object.keys(CONFIG_KEYS).join(", ")}`);
+    }
+    const activeColor = oneOf(raw, "activeColor", COLORS);
+    const platform = oneOf(raw, "platform", PLATFORMS);
+    const blue = color(raw, "blue");
+    const green = color(raw, "green");
+    const proxy: ProxySettings = {
+        image: image(raw, "proxyImage"),
+        port: int(raw, "proxyPort", 1, 65535),
+        previewPort: int(raw, "previewPort", 1, 65535),
+        bindAddress: address(raw, "bindAddress"),
+    };
+    if (proxy.port === proxy.previewPort) {
+        fail("previewPort", proxy.previewPort, `it must differ from \`proxyPort\` (${proxy.port}): the live and preview listeners cannot share a host port`);
+    }
+    const health: HealthSettings = {
+        retries: int(raw, "healthRetries", 1, 1000),
+        intervalSeconds: int(raw, "healthIntervalSeconds", 1, 60),
+        deadlineSeconds: int(raw, "healthDeadlineSeconds", 1, 3600),
+    };
+    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health };
+}
+
+export function otherColor(c: Color): Color {
+    return c === "blue" ? "green" : "blue";
+}
+
+/** The tag of an image reference ("latest" when it has none), used as the color's `version` label. */
+export function imageVersion(ref: string): string {
+    const withoutDigest = ref.split("@")[0];
+    const lastSlash = withoutDigest.lastIndexOf("/");
+    const colon = withoutDigest.indexOf(":", lastSlash + 1);
+    return colon === -1 ? "latest" : withoutDigest.slice(colon + 1);
+}

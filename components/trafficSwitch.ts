@@ -1,0 +1,220 @@
+/**
+ * The traffic switch: the one small resource that decides which color serves live traffic.
+ *
+ * It owns the proxy's nginx.conf. On every change it (1) health-gates the color that will be
+ * live, from inside the proxy's network, (2) writes the rendered file next to the live one,
+ * (3) checks it with `nginx -t`, (4) renames it into place (atomic), (5) reloads nginx
+ * gracefully and (6) waits until nginx serves the new generation. Any failing step fails the
+ * update and leaves the previous file and traffic in place. `read` returns what is really on
+ * the proxy, so `pulumi refresh` shows hand edits as drift and the next `up` restores them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { execScript, docker } from "./dockerExec";
+import type { Color } from "./settings";
+
+/** Checks each URL until it answers 2xx; args: retries, interval s, deadline s, URL... */
+export const HEALTH_SCRIPT = `
+retries=$1 interval=$2 deadline=$3; shift 3
+start=$(date +%s)
+for url in "$@"; do
+  n=0
+  while :; do
+    n=$((n + 1))
+    code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" 2>/dev/null) || true
+    case "$code" in 2??) break ;; esac
+    now=$(date +%s)
+    if [ "$n" -ge "$retries" ] || [ $((now - start)) -ge "$deadline" ]; then
+      echo "$url answered \${code:-000} after $n attempt(s) in $((now - start)) s"
+      exit 1
+    fi
+    sleep "$interval"
+  done
+done
+`;
+
+/** Installs stdin as the live nginx.conf; args: config dir, expected generation. */
+export const APPLY_SCRIPT = `
+set -eu
+dir=$1 generation=$2
+conf="$dir/nginx.conf" next="$dir/.nginx.conf.next" prev="$dir/.nginx.conf.prev"
+umask 022
+cat > "$next"
+if ! out=$(nginx -t -q -c "$next" 2>&1); then
+  rm -f "$next"; echo "nginx -t rejected the rendered configuration: $out" >&2; exit 65
+fi
+[ -f "$conf" ] && cp -p "$conf" "$prev"
+mv -f "$next" "$conf"
+if ! out=$(nginx -s reload -c "$conf" 2>&1); then
+  [ -f "$prev" ] && mv -f "$prev" "$conf"
+  echo "nginx reload failed, previous configuration restored: $out" >&2; exit 66
+fi
+i=0
+while :; do
+  body=$(curl -s -m 2 "http://127.0.0.1:$3$4" 2>/dev/null || wget -qO- -T 2 "http://127.0.0.1:$3$4" 2>/dev/null || true)
+  case "$body" in *"\\"generation\\":\\"$generation\\""*) exit 0 ;; esac
+  i=$((i + 1))
+  if [ "$i" -ge 150 ]; then echo "nginx did not serve generation $generation within 15 s after the reload" >&2; exit 67; fi
+  sleep 0.1
+done
+`;
+
+/** Prints the live file and, after a marker line, what nginx says it serves; args: file, port, path. */
+export const READ_SCRIPT = `
+cat "$1" 2>/dev/null || true
+echo "@@bluegreen-status@@"
+curl -s -m 2 "http://127.0.0.1:$2$3" 2>/dev/null || wget -qO- -T 2 "http://127.0.0.1:$2$3" 2>/dev/null || true
+`;
+
+export interface SwitchState {
+    /** Name of the proxy container the configuration lives in. */
+    container: string;
+    /** Engine address for the docker CLI; empty for its default. */
+    dockerHost: string;
+    activeColor: Color;
+    idleColor: Color;
+    /** The image each color runs, for the preview and the pull-request summary. */
+    images: Record<Color, string>;
+    /** The full rendered nginx.conf. */
+    config: string;
+    /** Fingerprint of `config`'s routing, served by nginx on `statusPath`. */
+    generation: string;
+    configFile: string;
+    configDir: string;
+    statusPort: number;
+    statusPath: string;
+    /** Health URLs of every replica of the active color, as seen from the proxy. */
+    gateUrls: string[];
+    health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
+    /** The generation nginx really served when last read (drift when it differs). */
+    servedGeneration?: string;
+}
+
+async function gate(s: SwitchState): Promise<void> {
+    const deadlineMs = (s.health.deadlineSeconds + 30) * 1000;
+    const r = await execScript(
+        s.container,
+        HEALTH_SCRIPT,
+        [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls],
+        { dockerHost: s.dockerHost, timeoutMs: deadlineMs },
+    );
+    if (r.code !== 0) {
+        const why = (r.stdout.trim() || r.stderr.trim() || `exit ${r.code}`).split("\n").pop();
+        throw new Error(
+            `health gate: ${s.activeColor} is not healthy, so traffic was not moved to it: ${why}. ` +
+                `Fix ${s.activeColor} (or set activeColor back) and run \`pulumi up\` again.`,
+        );
+    }
+}
+
+async function apply(s: SwitchState): Promise<void> {
+    const r = await execScript(s.container, APPLY_SCRIPT, [s.configDir, s.generation, String(s.statusPort), s.statusPath], {
+        stdin: s.config,
+        dockerHost: s.dockerHost,
+        timeoutMs: 60_000,
+    });
+    if (r.code !== 0) {
+        throw new Error(`traffic switch on ${s.container} failed, traffic stays where it was: ${(r.stderr || r.stdout).trim()}`);
+    }
+}
+
+async function readLive(s: SwitchState): Promise<{ config: string; servedGeneration: string }> {
+    const r = await execScript(s.container, READ_SCRIPT, [s.configFile, String(s.statusPort), s.statusPath], {
+        dockerHost: s.dockerHost,
+        timeoutMs: 30_000,
+    });
+    if (r.code !== 0) return { config: "", servedGeneration: "" };
+    const [config, status = ""] = r.stdout.split("@@bluegreen-status@@\n");
+    const served = /"generation":"([0-9a-f]+)"/.exec(status);
+    return { config, servedGeneration: served ? served[1] : "" };
+}
+
+function outputs(s: SwitchState): SwitchState {
+    return { ...s, servedGeneration: s.generation };
+}
+
+/** Compares what decides routing; the gate settings alone never need a new apply. */
+function routingChanged(olds: SwitchState, news: SwitchState): boolean {
+    return (
+        olds.config !== news.config ||
+        olds.container !== news.container ||
+        (olds.servedGeneration ?? news.generation) !== news.generation
+    );
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: SwitchState, news: SwitchState): Promise<pulumi.dynamic.DiffResult> {
+        const changed: string[] = [];
+        if (olds.activeColor !== news.activeColor) changed.push("activeColor");
+        if (olds.config !== news.config || (olds.servedGeneration ?? news.generation) !== news.generation) changed.push("config");
+        if (olds.container !== news.container) changed.push("container");
+        if (JSON.stringify(olds.images) !== JSON.stringify(news.images)) changed.push("images");
+        if (JSON.stringify(olds.health) !== JSON.stringify(news.health)) changed.push("health");
+        if (JSON.stringify(olds.gateUrls) !== JSON.stringify(news.gateUrls)) changed.push("gateUrls");
+        return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(inputs: SwitchState): Promise<pulumi.dynamic.CreateResult> {
+        await gate(inputs);
+        await apply(inputs);
+        return { id: `${inputs.container}/traffic`, outs: outputs(inputs) };
+    },
+
+    async update(_id: string, olds: SwitchState, news: SwitchState): Promise<pulumi.dynamic.UpdateResult> {
+        if (!routingChanged(olds, news)) return { outs: { ...news, servedGeneration: olds.servedGeneration ?? news.generation } };
+        // The gate guards what live traffic will reach: run it whenever the live color or its
+        // replicas change. A change of the idle color alone (a new version on preview) is not gated.
+        const liveTargetChanged =
+            olds.activeColor !== news.activeColor ||
+            JSON.stringify(olds.gateUrls) !== JSON.stringify(news.gateUrls) ||
+            olds.container !== news.container;
+        if (liveTargetChanged) await gate(news);
+        await apply(news);
+        return { outs: outputs(news) };
+    },
+
+    async read(id: string, props: SwitchState): Promise<pulumi.dynamic.ReadResult> {
+        const live = await readLive(props);
+        return { id, props: { ...props, config: live.config, servedGeneration: live.servedGeneration } };
+    },
+
+    async delete(): Promise<void> {
+        // Nothing to undo: the proxy that holds the file is deleted with the stack, and a switch
+        // removed on its own leaves traffic where it is rather than cutting it.
+    },
+};
+
+export interface TrafficSwitchArgs {
+    container: pulumi.Input<string>;
+    dockerHost?: pulumi.Input<string>;
+    activeColor: pulumi.Input<Color>;
+    images: pulumi.Input<Record<Color, pulumi.Input<string>>>;
+    config: pulumi.Input<string>;
+    generation: pulumi.Input<string>;
+    configFile: string;
+    configDir: string;
+    statusPort: number;
+    statusPath: string;
+    gateUrls: pulumi.Input<pulumi.Input<string>[]>;
+    health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
+}
+
+/** Moves live traffic to `activeColor` once that color passes its health gate. */
+export class TrafficSwitch extends pulumi.dynamic.Resource {
+    /** The color that serves live traffic. */
+    declare public readonly activeColor: pulumi.Output<Color>;
+    /** The generation nginx served when the switch last applied or read it. */
+    declare public readonly servedGeneration: pulumi.Output<string>;
+
+    constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.CustomResourceOptions) {
+        const idle = pulumi.output(args.activeColor).apply((c) => (c === "blue" ? "green" : "blue"));
+        super(
+            provider,
+            name,
+            { ...args, dockerHost: args.dockerHost ?? "", idleColor: idle, servedGeneration: undefined },
+            opts,
+        );
+    }
+}
+
+// Exported for the end-to-end tests that exercise the provider's steps one by one.
+export const _internals = { gate, apply, readLive, docker };

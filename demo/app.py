@@ -1,0 +1,42 @@
+"""The bluegreen demo app: `/` reports its color and version as JSON, `/health` answers.
+
+Settings come from the environment: COLOR, APP_VERSION, PORT (default 8080),
+HEALTH_STATUS (the status `/health` answers, default 200; set 503 to simulate a sick release).
+"""
+import json
+import os
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real app behind a proxy
+
+    def _send(self, status: int, body: dict) -> None:
+        data = (json.dumps(body) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        color = os.environ.get("COLOR", "unknown")
+        version = os.environ.get("APP_VERSION", "unknown")
+        if self.path.split("?")[0] == os.environ.get("HEALTH_PATH", "/health"):
+            status = int(os.environ.get("HEALTH_STATUS", "200"))
+            self._send(status, {"status": "ok" if status < 400 else "unhealthy", "color": color})
+            return
+        self._send(200, {"color": color, "version": version, "host": socket.gethostname()})
+
+    def log_message(self, *args) -> None:  # quiet: a load test makes thousands of requests
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+
+if __name__ == "__main__":
+    Server(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()

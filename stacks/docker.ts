@@ -1,0 +1,58 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ColorEnvironment } from "../components/colorEnvironment";
+import { NginxProxy } from "../components/nginxProxy";
+import { COLORS, Color, Settings } from "../components/settings";
+
+export interface StackOutputs {
+    activeColor: pulumi.Output<Color>;
+    idleColor: pulumi.Output<Color>;
+    url: pulumi.Output<string>;
+    previewUrl: pulumi.Output<string>;
+    images: Record<Color, pulumi.Output<string>>;
+}
+
+/** The address a person types to reach a listener bound to `bind`. */
+function hostFor(bind: string): string {
+    if (bind === "0.0.0.0") return "127.0.0.1";
+    if (bind === "::") return "[::1]";
+    return bind.includes(":") ? `[${bind}]` : bind;
+}
+
+/**
+ * The Docker flavour: a private network, both color environments and the nginx proxy whose
+ * traffic switch points the live listener at `activeColor` and the preview one at the other.
+ */
+export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: string } = {}): StackOutputs {
+    const labels = { "bluegreen.stack": prefix };
+    const network = new docker.Network(`${prefix}-net`, {
+        driver: "bridge",
+        labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+    });
+    const envs = {} as Record<Color, ColorEnvironment>;
+    for (const color of COLORS) {
+        envs[color] = new ColorEnvironment(`${prefix}-${color}`, {
+            color,
+            settings: s[color],
+            networkName: network.name,
+            labels,
+        });
+    }
+    const proxy = new NginxProxy(`${prefix}-proxy`, {
+        settings: s.proxy,
+        health: s.health,
+        activeColor: s.activeColor,
+        colors: { blue: envs.blue, green: envs.green },
+        networkName: network.name,
+        dockerHost: opts.dockerHost,
+        labels,
+    });
+    const host = hostFor(s.proxy.bindAddress);
+    return {
+        activeColor: proxy.activeColor,
+        idleColor: proxy.activeColor.apply((c) => (c === "blue" ? "green" : "blue")),
+        url: pulumi.output(`http://${host}:${s.proxy.port}`),
+        previewUrl: pulumi.output(`http://${host}:${s.proxy.previewPort}`),
+        images: { blue: envs.blue.image, green: envs.green.image },
+    };
+}

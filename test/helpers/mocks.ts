@@ -1,0 +1,38 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** Installs Pulumi's mocks; returns the list every registered resource is appended to. */
+export function installMocks(): { resources: Registered[] } {
+    const sink = { resources: [] as Registered[] };
+    let ip = 2;
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                sink.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const state: Record<string, any> = { ...args.inputs, name: args.inputs.name ?? `${args.name}-c0ffee` };
+                if (args.type === "docker:index/container:Container") {
+                    const net = args.inputs.networksAdvanced?.[0]?.name;
+                    state.networkDatas = [{ networkName: net, ipAddress: `10.9.0.${ip++}` }];
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        "bluegreen",
+        "test",
+        false,
+    );
+    return sink;
+}
+
+/** Resolves an Output in a test. */
+export function promiseOf<T>(o: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}

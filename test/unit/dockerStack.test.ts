@@ -1,0 +1,113 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, promiseOf, Registered } from "../helpers/mocks";
+
+const sink = installMocks();
+// Imported after the mocks are installed, as Pulumi's testing guide requires.
+let dockerStack: typeof import("../../stacks/docker").dockerStack;
+let parseSettings: typeof import("../../components/settings").parseSettings;
+
+const base = { blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0", blueReplicas: "2" };
+
+/** Declares the stack for `activeColor` and returns what it registered, with resolved inputs. */
+async function declare(activeColor: "blue" | "green") {
+    const start = sink.resources.length;
+    const out = dockerStack("bg-test", parseSettings({ ...base, activeColor }));
+    const outputs = {
+        activeColor: await promiseOf(out.activeColor),
+        idleColor: await promiseOf(out.idleColor),
+        url: await promiseOf(out.url),
+        previewUrl: await promiseOf(out.previewUrl),
+        images: { blue: await promiseOf(out.images.blue), green: await promiseOf(out.images.green) },
+    };
+    await new Promise((r) => setTimeout(r, 50)); // let the last registrations land
+    return { resources: sink.resources.slice(start), outputs };
+}
+
+const byName = (rs: Registered[]) => new Map(rs.map((r) => [`${r.type}::${r.name}`, r]));
+const theSwitch = (rs: Registered[]) => rs.find((r) => r.name.endsWith("-proxy-switch"))!;
+
+describe("the Docker stack", () => {
+    let blue: Awaited<ReturnType<typeof declare>>;
+    let green: Awaited<ReturnType<typeof declare>>;
+
+    beforeAll(async () => {
+        ({ dockerStack } = await import("../../stacks/docker"));
+        ({ parseSettings } = await import("../../components/settings"));
+        blue = await declare("blue");
+        green = await declare("green");
+    });
+
+    it("declares both colors with stable names, whatever the active color", () => {
+        const names = (rs: Registered[]) => rs.map((r) => `${r.type}::${r.name}`).sort();
+        expect(names(blue.resources)).toEqual(names(green.resources));
+        expect(names(blue.resources)).toEqual(expect.arrayContaining([
+            "bluegreen:docker:ColorEnvironment::bg-test-blue",
+            "bluegreen:docker:ColorEnvironment::bg-test-green",
+            "docker:index/container:Container::bg-test-blue-0",
+            "docker:index/container:Container::bg-test-blue-1",
+            "docker:index/container:Container::bg-test-green-0",
+            "bluegreen:docker:NginxProxy::bg-test-proxy",
+            "docker:index/container:Container::bg-test-proxy",
+            "docker:index/volume:Volume::bg-test-proxy-config",
+            "docker:index/network:Network::bg-test-net",
+            "pulumi-nodejs:dynamic:Resource::bg-test-proxy-switch",
+        ]));
+    });
+
+    it("labels each color's containers with color and version and keeps them on the private network", () => {
+        const c = byName(blue.resources).get("docker:index/container:Container::bg-test-green-0")!;
+        expect(c.inputs.image).toBe("bluegreen/demo:2.0.0");
+        expect(c.inputs.labels).toEqual(expect.arrayContaining([{ label: "color", value: "green" }, { label: "version", value: "2.0.0" }]));
+        expect(c.inputs.ports).toBeUndefined();
+        expect(c.inputs.securityOpts).toEqual(["no-new-privileges"]);
+    });
+
+    it("routes the live listener to the active color and the preview listener to the idle one", () => {
+        const sw = theSwitch(blue.resources).inputs;
+        expect(sw.activeColor).toBe("blue");
+        expect(sw.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/bluegreen_blue;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/bluegreen_green;/);
+        const swGreen = theSwitch(green.resources).inputs;
+        expect(swGreen.activeColor).toBe("green");
+        expect(swGreen.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/bluegreen_green;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/bluegreen_blue;/);
+    });
+
+    it("health-gates every replica of the active color, on its health path", () => {
+        expect(theSwitch(blue.resources).inputs.gateUrls).toEqual([expect.stringMatching(/^http:\/\/10\.9\.0\.\d+:8080\/health$/), expect.stringMatching(/\/health$/)]);
+        expect(theSwitch(green.resources).inputs.gateUrls).toHaveLength(1);
+        expect(theSwitch(blue.resources).inputs.health).toEqual({ retries: 10, intervalSeconds: 1, deadlineSeconds: 60 });
+    });
+
+    it("changing activeColor changes only the traffic switch's inputs", () => {
+        const b = byName(blue.resources);
+        const g = byName(green.resources);
+        const changed = [...b.keys()].filter((k) => {
+            const strip = (r: Registered) => JSON.stringify(r.inputs, (key, v) => (key === "__provider" ? undefined : v));
+            // Container IPs come from the mock's counter; compare the environments on what defines them.
+            const normalise = (s: string) => s.replace(/10\.9\.0\.\d+/g, "IP").replace(/generation[^\n]*/g, "");
+            return normalise(strip(b.get(k)!)) !== normalise(strip(g.get(k)!));
+        });
+        expect(changed).toEqual(["pulumi-nodejs:dynamic:Resource::bg-test-proxy-switch"]);
+        const sb = theSwitch(blue.resources).inputs;
+        const sg = theSwitch(green.resources).inputs;
+        expect([sb.activeColor, sg.activeColor]).toEqual(["blue", "green"]);
+        expect(sb.container).toBe(sg.container);
+    });
+
+    it("publishes only the two listeners, on the configured bind address", () => {
+        const proxy = byName(blue.resources).get("docker:index/container:Container::bg-test-proxy")!;
+        expect(proxy.inputs.ports).toEqual([
+            { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 81, external: 8081, ip: "127.0.0.1", protocol: "tcp" },
+        ].map(({ protocol, ...p }) => expect.objectContaining(p)));
+    });
+
+    it("exports the colors, the URLs and each color's image", () => {
+        expect(blue.outputs).toEqual({
+            activeColor: "blue", idleColor: "green",
+            url: "http://127.0.0.1:8080", previewUrl: "http://127.0.0.1:8081",
+            images: { blue: "bluegreen/demo:1.0.0", green: "bluegreen/demo:2.0.0" },
+        });
+        expect(green.outputs.activeColor).toBe("green");
+        expect(green.outputs.idleColor).toBe("blue");
+    });
+});

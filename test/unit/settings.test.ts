@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { CONFIG_KEYS, ConfigError, imageVersion, parseSettings } from "../../components/settings";
+
+const ok = { blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0" };
+
+function errorOf(raw: Record<string, string>, extra: string[] = []): string {
+    try {
+        parseSettings({ ...ok, ...raw }, extra);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+    }
+    throw new Error("expected parseSettings to reject the config");
+}
+
+describe("parseSettings", () => {
+    it("fills every key from its default", () => {
+        const s = parseSettings({});
+        expect(s.activeColor).toBe("blue");
+        expect(s.idleColor).toBe("green");
+        expect(s.blue).toEqual({ image: "bluegreen/demo:1.0.0", replicas: 1, port: 8080, healthPath: "/health", env: {} });
+        expect(s.proxy).toEqual({ image: "bluegreen/nginx:1.22", port: 8080, previewPort: 8081, bindAddress: "127.0.0.1" });
+        expect(s.health).toEqual({ retries: 10, intervalSeconds: 1, deadlineSeconds: 60 });
+    });
+
+    it("reads typed values and the env map", () => {
+        const s = parseSettings({
+            activeColor: "green", greenReplicas: "3", greenPort: "9000", greenHealthPath: "/up",
+            greenEnv: JSON.stringify({ LOG_LEVEL: "debug", WORKERS: 4, DEBUG: false }),
+            bindAddress: "0.0.0.0", healthRetries: "5",
+        });
+        expect(s.activeColor).toBe("green");
+        expect(s.idleColor).toBe("blue");
+        expect(s.green).toMatchObject({ replicas: 3, port: 9000, healthPath: "/up", env: { LOG_LEVEL: "debug", WORKERS: "4", DEBUG: "false" } });
+        expect(s.health.retries).toBe(5);
+    });
+
+    it.each([
+        [{ activeColor: "red" }, '`activeColor` is "red"; allowed values are "blue" and "green".'],
+        [{ activeColor: "" }, '`activeColor` is ""; allowed values are "blue" and "green".'],
+        [{ platform: "nomad" }, '`platform` is "nomad"; allowed values are "docker" and "kubernetes".'],
+        [{ proxyPort: "http" }, '`proxyPort` is "http"; expected a whole number from 1 to 65535.'],
+        [{ proxyPort: "70000" }, "`proxyPort` is 70000; expected a whole number from 1 to 65535."],
+        [{ bluePort: "0" }, "`bluePort` is 0; expected a whole number from 1 to 65535."],
+        [{ greenPort: "80.5" }, '`greenPort` is "80.5"; expected a whole number from 1 to 65535.'],
+        [{ blueReplicas: "0" }, "`blueReplicas` is 0; expected a whole number from 1 to 20."],
+        [{ greenReplicas: "-1" }, "`greenReplicas` is -1; expected a whole number from 1 to 20."],
+        [{ previewPort: "8080" }, "`previewPort` is 8080; it must differ from `proxyPort` (8080): the live and preview listeners cannot share a host port."],
+        [{ bindAddress: "localhost; rm -rf /" }, '`bindAddress` is "localhost; rm -rf /"; expected an IPv4 or IPv6 address'],
+        [{ healthRetries: "0" }, "`healthRetries` is 0; expected a whole number from 1 to 1000."],
+        [{ healthDeadlineSeconds: "soon" }, '`healthDeadlineSeconds` is "soon"; expected a whole number from 1 to 3600.'],
+    ])("rejects %j", (raw, message) => {
+        expect(errorOf(raw as Record<string, string>)).toContain(message);
+    });
+
+    it.each([
+        ["bluegreen/demo:1.0.0 ; rm -rf /"],
+        ["demo:$(id)"],
+        ["demo:`id`"],
+        ["demo latest"],
+        ["Demo:1.0"],
+        ["demo:1.0\nmalicious"],
+        ["dеmo:1.0"], // Cyrillic "е"
+        [""],
+    ])("rejects the image reference %j, naming the key", (image) => {
+        const message = errorOf({ greenImage: image });
+        expect(message).toMatch(/^`greenImage` is /);
+        expect(message).toContain(JSON.stringify(image));
+        expect(message).toContain("expected an image reference");
+    });
+
+    it.each([
+        "nginx", "nginx:1.27", "library/nginx:1.27-alpine", "registry.example:5000/team/app:v2.0.1",
+        "ghcr.io/org/app@sha256:" + "a".repeat(64), "localhost:5000/app",
+    ])("accepts the image reference %s", (image) => {
+        expect(parseSettings({ blueImage: image }).blue.image).toBe(image);
+    });
+
+    it.each([["health"], ["/health check"], ["/health;drop"], ["/h$x"], ["/h?x=1"], ["/h'"]])(
+        "rejects the health path %j",
+        (path) => {
+            expect(errorOf({ blueHealthPath: path })).toMatch(/^`blueHealthPath` is .*expected a path starting with "\/"/);
+        },
+    );
+
+    it("rejects bad env maps, naming the variable", () => {
+        expect(errorOf({ blueEnv: "[1,2]" })).toMatch(/^`blueEnv` is \[1,2\]; expected a map/);
+        expect(errorOf({ blueEnv: "not json" })).toMatch(/^`blueEnv` is "not json"; expected a map/);
+        expect(errorOf({ blueEnv: JSON.stringify({ "BAD-NAME": "x" }) })).toMatch(/^`blueEnv.BAD-NAME` is "BAD-NAME"; variable names/);
+        expect(errorOf({ greenEnv: JSON.stringify({ NESTED: { a: 1 } }) })).toMatch(/^`greenEnv.NESTED` is \{"a":1\}; expected a string/);
+    });
+
+    it("rejects unknown keys so that a typo never falls back to a default", () => {
+        expect(errorOf({}, ["activeColour"])).toMatch(/^`activeColour` is ""; this key is unknown; known keys are activeColor, /);
+    });
+
+    it("documents every key with a description and a default", () => {
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            expect(spec.description.length, key).toBeGreaterThan(10);
+            expect(spec.default, key).toBeDefined();
+        }
+    });
+});
+
+describe("imageVersion", () => {
+    it.each([
+        ["bluegreen/demo:1.0.0", "1.0.0"],
+        ["registry.example:5000/app", "latest"],
+        ["registry.example:5000/app:v2", "v2"],
+        ["app@sha256:" + "b".repeat(64), "latest"],
+    ])("%s has version %s", (ref, version) => {
+        expect(imageVersion(ref)).toBe(version);
+    });
+});
