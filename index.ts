@@ -1,24 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, RawConfig, parseSettings } from "./components/settings";
 import { dockerStack } from "./stacks/docker";
+import { readSettings } from "./stacks/config";
 
-// Read and validate every key once, before any resource is declared: a bad value fails the
-// preview with a message naming the key, and nothing that runs is touched.
-const project = pulumi.getProject();
-const raw: RawConfig = {};
-const unknown: string[] = [];
-for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-    const [ns, key] = fullKey.split(":", 2);
-    if (ns !== project) continue;
-    if (key in CONFIG_KEYS) raw[key] = value;
-    else unknown.push(key);
-}
-const settings = parseSettings(raw, unknown);
+// Validated once, before any resource is declared: a bad value fails `pulumi preview` with a
+// message naming the key, and nothing that runs is touched.
+const settings = readSettings();
 
 if (settings.platform !== "docker") {
     throw new Error(`\`platform\` is "${settings.platform}"; this version deploys only "docker".`);
 }
-const out = dockerStack(`${project}-${pulumi.getStack()}`, settings, {
+const out = dockerStack(`${pulumi.getProject()}-${pulumi.getStack()}`, settings, {
     dockerHost: new pulumi.Config("docker").get("host"),
 });
 

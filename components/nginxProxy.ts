@@ -25,7 +25,7 @@ export interface NginxProxyArgs {
 }
 
 /** Starts nginx with the bootstrap config unless the switch has already written one. */
-const BOOT_SCRIPT = `
+export const BOOT_SCRIPT = `
 set -eu
 if [ ! -s "$1" ]; then printf '%s' "$2" > "$1"; fi
 exec nginx -c "$1" -g 'daemon off;'

@@ -127,6 +127,18 @@ MOD
   rm -rf "$w"
 }
 
+# The engine runs Pulumi dynamic providers (the traffic switch is one) through this script,
+# which the CLI's release archive ships next to `pulumi`; here it comes from the npm package.
+install_dynamic_provider_shim() {
+  local out; out="$(pulumi_dir)/bin"
+  local src="$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+  [[ -f "$src" ]] || { $CHECK_ONLY && { step "missing: npm dependencies"; missing=1; return 0; }; die "run npm ci first: $src is missing"; }
+  if cmp -s "$src" "$out/pulumi-resource-pulumi-nodejs"; then step "dynamic provider shim: installed"; return; fi
+  need "dynamic provider shim" || return 0
+  mkdir -p "$out" && install -m 0755 "$src" "$out/pulumi-resource-pulumi-nodejs"
+  step "dynamic provider shim: installed"
+}
+
 # --- Provider plugins -------------------------------------------------------------------------
 # Tries each provider's Go module. The proxy reachable here refuses all of them (see README,
 # "Known limits"); the step says so plainly and the stacks that need them fail with that message.
@@ -141,10 +153,10 @@ provider_plugins() {
       step "provider $name v$v: installed"; continue
     fi
     local w err; w=$(mktemp -d)
-    if err=$(cd "$w" && go mod init probe >/dev/null 2>&1 && go mod download -json "$mod@v$v" 2>&1); then
+    if err=$(cd "$w" && go mod init probe >/dev/null 2>&1 && GOPROXY="$(go env GOPROXY | cut -d, -f1)" go mod download -json "$mod@v$v" 2>&1); then
       step "provider $name v$v: source available but not built by this script yet"
     else
-      step "provider $name v$v: UNAVAILABLE: $(grep -o '"Error": "[^"]*' <<<"$err" | head -1 | cut -c11- | sed 's/\\n.*//')"
+      step "provider $name v$v: UNAVAILABLE (the Go module proxy refuses $mod: $(grep -oE '(403 Forbidden|404 Not Found|exit status [0-9]+)' <<<"$err" | head -1))"
     fi
     rm -rf "$w"
   done
@@ -156,15 +168,15 @@ setup_images() {
   for img in "${want[@]}"; do docker image inspect "$img" >/dev/null 2>&1 || have=false; done
   if $have; then step "images: present (${want[*]})"; return; fi
   need "images ${want[*]}" || return 0
-  local rootfs="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-python.tar"
+  local rootfs="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-curl-python3.tar"
   if [[ ! -s "$rootfs" ]]; then
     command -v debootstrap >/dev/null || {
       step "images: installing debootstrap"
       apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     }
-    step "images: debootstrap $DEBIAN_SUITE with nginx-light, curl, python3-minimal (about a minute)"
+    step "images: debootstrap $DEBIAN_SUITE with nginx-light, curl, python3 (about a minute)"
     local dir; dir=$(mktemp -d)
-    debootstrap --variant=minbase --include=nginx-light,curl,python3-minimal "$DEBIAN_SUITE" "$dir" >"$BLUEGREEN_CACHE/debootstrap.log" 2>&1 \
+    debootstrap --variant=minbase --include=nginx-light,curl,python3 "$DEBIAN_SUITE" "$dir" >"$BLUEGREEN_CACHE/debootstrap.log" 2>&1 \
       || die "debootstrap failed; see $BLUEGREEN_CACHE/debootstrap.log"
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/etc/nginx/sites-enabled/default
     tar -C "$dir" -cf "$rootfs.part" . && mv "$rootfs.part" "$rootfs"
@@ -195,6 +207,7 @@ run npm setup_npm
 run docker setup_docker
 run cli build_cli
 run language-host build_language_host
+run language-host install_dynamic_provider_shim
 $CHECK_ONLY || run providers provider_plugins
 run images setup_images
 $CHECK_ONLY || run state setup_state

@@ -1,0 +1,268 @@
+/**
+ * The traffic switch, end to end: real `pulumi preview`/`up`/`refresh`/`destroy` through the
+ * Automation API, a real Docker engine, real nginx, real HTTP under load.
+ *
+ * The colors and the proxy are started by the test with the docker CLI, exactly as the
+ * components declare them (same boot script, same capabilities), because the @pulumi/docker
+ * provider plugin cannot be built here (see README, "Known limits"). The stack under test
+ * holds the one resource this project owns for the switch, `TrafficSwitch`, fed by the same
+ * renderer and the same config validation as the program.
+ */
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, STATUS_PATH, generationOf, renderNginxConfig } from "../../components/nginxConfig";
+import { Color } from "../../components/settings";
+import { TrafficSwitch } from "../../components/trafficSwitch";
+import { readSettings } from "../../stacks/config";
+import { DockerFixture, dockerCli, freePort } from "../helpers/dockerFixture";
+import { LoadGenerator, flipWindow, getJson } from "../helpers/load";
+import { ROOT, runId, workDirFor, workspaceOptions } from "../helpers/toolchain";
+
+const id = runId("bge2e");
+const fixture = new DockerFixture(id);
+let stack: Stack;
+let url = "";
+let previewUrl = "";
+const figures: Record<string, unknown> = {};
+
+/** The stack's program: the switch for the fixture's proxy, from validated config. */
+async function program() {
+    const s = readSettings("bluegreen");
+    const e2e = new pulumi.Config("e2e");
+    const upstreams = { blue: e2e.requireObject<string[]>("blueEndpoints"), green: e2e.requireObject<string[]>("greenEndpoints") };
+    const routing = { activeColor: s.activeColor, upstreams };
+    const sw = new TrafficSwitch(`${id}-proxy-switch`, {
+        container: e2e.require("proxy"),
+        activeColor: s.activeColor,
+        images: { blue: s.blue.image, green: s.green.image },
+        config: renderNginxConfig(routing),
+        generation: generationOf(routing),
+        configFile: CONFIG_FILE,
+        configDir: CONFIG_DIR,
+        statusPort: LIVE_PORT,
+        statusPath: STATUS_PATH,
+        gateUrls: upstreams[s.activeColor].map((e) => `http://${e}${s[s.activeColor].healthPath}`),
+        health: s.health,
+    });
+    return { activeColor: sw.activeColor, idleColor: s.idleColor };
+}
+
+async function setColor(c: Color) {
+    await stack.setConfig("bluegreen:activeColor", { value: c });
+}
+
+async function setEndpoints(color: Color, containers: string[]) {
+    await stack.setConfig(`e2e:${color}Endpoints`, { value: JSON.stringify(containers.map((c) => fixture.endpoint(c))) });
+}
+
+/** Runs `up` under load and returns what the clients saw. */
+async function upUnderLoad(from: Color, to: Color) {
+    const load = new LoadGenerator(url, 240);
+    load.run();
+    await new Promise((r) => setTimeout(r, 1500)); // steady state first
+    const upStart = load.now();
+    const result = await stack.up();
+    const upEnd = load.now();
+    await new Promise((r) => setTimeout(r, 1500)); // and after
+    const report = await load.stop();
+    const after = report.samples.filter((s) => s.at > upEnd + 200);
+    const win = flipWindow(report.samples, from, to);
+    return { result, report, after, upStart, upEnd, win };
+}
+
+beforeAll(async () => {
+    const live = await freePort();
+    const preview = await freePort();
+    url = `http://127.0.0.1:${live}`;
+    previewUrl = `http://127.0.0.1:${preview}`;
+    const blue = fixture.color("blue-0", { image: "bluegreen/demo:1.0.0", color: "blue" });
+    const blue1 = fixture.color("blue-1", { image: "bluegreen/demo:1.0.0", color: "blue" });
+    const green = fixture.color("green-0", { image: "bluegreen/demo:2.0.0", color: "green" });
+    const proxy = fixture.proxy("bluegreen/nginx:1.22", live, preview);
+
+    stack = await LocalWorkspace.createStack(
+        { stackName: id, projectName: "bluegreen", program },
+        { ...(await workspaceOptions()), workDir: workDirFor(id), projectSettings: { name: "bluegreen", runtime: "nodejs" } },
+    );
+    await stack.setAllConfig({
+        "bluegreen:activeColor": { value: "blue" },
+        "bluegreen:blueImage": { value: "bluegreen/demo:1.0.0" },
+        "bluegreen:greenImage": { value: "bluegreen/demo:2.0.0" },
+        "bluegreen:healthRetries": { value: "3" },
+        "bluegreen:healthDeadlineSeconds": { value: "10" },
+        "e2e:proxy": { value: proxy },
+    });
+    await setEndpoints("blue", [blue, blue1]);
+    await setEndpoints("green", [green]);
+});
+
+afterAll(async () => {
+    try {
+        if (stack) {
+            await stack.destroy().catch((e) => console.error("destroy failed:", e));
+            await stack.workspace.removeStack(stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
+        }
+    } finally {
+        fixture.destroy();
+        console.log("figures:", JSON.stringify(figures, null, 2));
+    }
+});
+
+describe("the traffic switch on a real Docker engine", () => {
+    it("a fresh proxy routes nothing until the switch has applied", async () => {
+        // The bootstrap config answers 503 on both listeners; no color is live yet.
+        for (const u of [url, previewUrl]) {
+            const res = await fetch(u);
+            expect(res.status).toBe(503);
+            expect(await res.text()).toBe("no color is live yet\n");
+        }
+    });
+
+    it("up from nothing: url serves blue, previewUrl serves green", async () => {
+        const up = await stack.up();
+        expect(up.summary.result).toBe("succeeded");
+        expect(up.outputs.activeColor.value).toBe("blue");
+        for (let i = 0; i < 10; i++) {
+            expect((await getJson(url)).json).toMatchObject({ color: "blue", version: "1.0.0" });
+            expect((await getJson(previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
+        }
+    });
+
+    it("preview of activeColor=green shows exactly the switch as changed, nothing created, deleted or replaced", async () => {
+        await setColor("green");
+        const pre = await stack.preview({ diff: true });
+        expect(pre.changeSummary).toEqual({ same: 1, update: 1 });
+        expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic:Resource: \(update\)/);
+        expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
+        expect((await getJson(url)).json.color).toBe("blue"); // a preview changes nothing
+    });
+
+    it("up switches to green under load with zero failed requests, then only green answers", async () => {
+        const { result, report, after, upStart, upEnd, win } = await upUnderLoad("blue", "green");
+        expect(result.summary.result).toBe("succeeded");
+        figures.switchToGreen = {
+            sent: report.sent, durationMs: report.durationMs, rps: Math.round(report.sent / (report.durationMs / 1000)),
+            failed: report.failed, rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
+            upWallMs: upEnd - upStart, flipWindow: { firstGreenMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastBlueMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
+        };
+        expect(report.sent / (report.durationMs / 1000)).toBeGreaterThanOrEqual(200);
+        expect(report.failed.fresh).toBe(0);
+        expect(report.failed.keepalive).toBe(0);
+        expect(after.length).toBeGreaterThan(100);
+        expect(after.filter((s) => s.kind !== "raw" || s.status !== 0).every((s) => s.color === "green")).toBe(true);
+        expect((await getJson(previewUrl)).json.color).toBe("blue");
+    });
+
+    it("reverting activeColor to blue switches back under load with zero failed requests", async () => {
+        await setColor("blue");
+        const { result, report, after, upStart, upEnd, win } = await upUnderLoad("green", "blue");
+        expect(result.summary.result).toBe("succeeded");
+        figures.revertToBlue = {
+            sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw,
+            upWallMs: upEnd - upStart, flipWindow: { firstBlueMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastGreenMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
+        };
+        expect(report.failed.fresh).toBe(0);
+        expect(report.failed.keepalive).toBe(0);
+        expect(after.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
+        expect((await getJson(previewUrl)).json.color).toBe("green");
+    });
+
+    it("a new version on the idle color reaches previewUrl while url keeps serving blue, zero failed requests", async () => {
+        const next = fixture.color("green-v21", { image: "bluegreen/demo:2.0.0", color: "green", env: { APP_VERSION: "2.1.0" } });
+        await setEndpoints("green", [next]);
+        const { result, report } = await upUnderLoad("blue", "green");
+        expect(result.summary.result).toBe("succeeded");
+        expect(report.failed.fresh).toBe(0);
+        expect(report.failed.keepalive).toBe(0);
+        expect(report.samples.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
+        expect((await getJson(previewUrl)).json).toMatchObject({ color: "green", version: "2.1.0" });
+        figures.idleUpdate = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
+    });
+
+    it("the health gate refuses to move traffic to an unhealthy green; url serves blue throughout", async () => {
+        const sick = fixture.color("green-sick", { image: "bluegreen/demo:2.0.0", color: "green", env: { HEALTH_STATUS: "503" } });
+        await setEndpoints("green", [sick]);
+        await stack.up(); // the idle color may be sick: the preview listener just shows it
+        await setColor("green");
+        const load = new LoadGenerator(url, 240);
+        load.run();
+        const error = await stack.up().then(() => undefined, (e: Error) => e);
+        const report = await load.stop();
+        expect(error).toBeDefined();
+        const endpoint = `http://${fixture.endpoint(sick)}/health`;
+        expect(String(error)).toContain(`health gate: green is not healthy, so traffic was not moved to it: ${endpoint} answered 503`);
+        expect(report.failed.fresh + report.failed.keepalive).toBe(0);
+        expect(report.samples.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
+        for (let i = 0; i < 10; i++) expect((await getJson(url)).json.color).toBe("blue");
+        await setColor("blue");
+        const heal = await stack.up();
+        expect(heal.summary.result).toBe("succeeded");
+    });
+
+    it("a hand edit of the live nginx config shows as drift on refresh and up restores it", async () => {
+        const proxy = `${id}-proxy`;
+        // Someone points live traffic at green by hand (sed on the live file, then a reload).
+        dockerCli("exec", proxy, "sh", "-c", `sed -i 's#proxy_pass http://bluegreen_blue;#proxy_pass http://bluegreen_green;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect((await getJson(url)).json.color).toBe("green");
+        const refresh = await stack.refresh();
+        expect(refresh.summary.resourceChanges).toMatchObject({ update: 1 });
+        const pre = await stack.preview();
+        expect(pre.changeSummary).toMatchObject({ update: 1 });
+        const up = await stack.up();
+        expect(up.summary.result).toBe("succeeded");
+        for (let i = 0; i < 10; i++) expect((await getJson(url)).json.color).toBe("blue");
+        const again = await stack.preview();
+        expect(again.changeSummary).toEqual({ same: 2 });
+    });
+
+    it("the proxy killed outright comes back on the same color with no manual step", async () => {
+        const proxy = `${id}-proxy`;
+        const pid = dockerCli("inspect", "-f", "{{.State.Pid}}", proxy);
+        process.kill(Number(pid), "SIGKILL"); // a crash, not a `docker stop`
+        const deadline = Date.now() + 30_000;
+        let color = "";
+        while (Date.now() < deadline) {
+            color = await getJson(url, 1000).then((r) => r.json.color, () => "");
+            if (color) break;
+        }
+        expect(color).toBe("blue");
+        expect(Number(dockerCli("inspect", "-f", "{{.RestartCount}}", proxy))).toBeGreaterThanOrEqual(1);
+    });
+});
+
+describe("config validation of the real program (index.ts) through the real CLI", () => {
+    let project: Stack;
+    beforeAll(async () => {
+        project = await LocalWorkspace.createStack({ stackName: `${id}-cfg`, workDir: ROOT }, await workspaceOptions());
+    });
+    afterAll(async () => {
+        await project?.workspace.removeStack(project.name, { force: true });
+        fs.rmSync(`${ROOT}/Pulumi.${id}-cfg.yaml`, { force: true });
+    });
+
+    it.each([
+        { key: "activeColor", value: "red", message: '`activeColor` is "red"; allowed values are "blue" and "green".' },
+        { key: "blueImage", value: "demo:1.0; rm -rf /", message: '`blueImage` is "demo:1.0; rm -rf /"; expected an image reference' },
+        { key: "previewPort", value: "8080", message: "`previewPort` is 8080; it must differ from `proxyPort` (8080)" },
+        { key: "activeColour", value: "green", message: '`activeColour` is "green"; this key is unknown' },
+        { key: "greenHealthPath", value: "/health\nmalicious", message: '`greenHealthPath` is "/health\\nmalicious"' },
+    ])("preview and up fail on $key=$value with a message naming the key, before anything is declared", async ({ key, value, message }) => {
+        await project.setConfig(`bluegreen:${key}`, { value });
+        try {
+            const error = await project.preview().then(() => undefined, (e: Error) => e);
+            expect(String(error)).toContain(`invalid stack config: ${message}`);
+            const upError = await project.up().then(() => undefined, (e: Error) => e);
+            expect(String(upError)).toContain(`invalid stack config: ${message}`);
+            // Nothing was declared: the stack holds no resource but its own root.
+            const resources = (await project.exportStack()).deployment.resources ?? [];
+            expect(resources.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+        } finally {
+            await project.removeConfig(`bluegreen:${key}`);
+        }
+        // ...and the switch stack next to it still serves blue.
+        expect((await getJson(url)).json.color).toBe("blue");
+    });
+});

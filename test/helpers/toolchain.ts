@@ -1,0 +1,51 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspaceOptions, PulumiCommand } from "@pulumi/pulumi/automation";
+
+export const ROOT = path.resolve(__dirname, "../..");
+
+/** The environment scripts/env.sh prints: the offline CLI, local state, no prompts. */
+export function pulumiEnv(): Record<string, string> {
+    const text = execFileSync("bash", [path.join(ROOT, "scripts/env.sh")], { encoding: "utf8" });
+    const env: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+        const m = /^export ([A-Z_]+)="(.*)"$/.exec(line) ?? /^export ([A-Z_]+)=(.*)$/.exec(line);
+        if (!m) continue;
+        env[m[1]] = m[2].replace(/\$\{PULUMI_CONFIG_PASSPHRASE:-\}/, "").replace(/\$PATH/, process.env.PATH ?? "");
+    }
+    return env;
+}
+
+/**
+ * Workspace options for a real CLI run. Fails, never skips, when the toolchain is missing:
+ * `npm run setup` builds it.
+ */
+export async function workspaceOptions(): Promise<Pick<LocalWorkspaceOptions, "pulumiCommand" | "envVars" | "pulumiHome">> {
+    const env = pulumiEnv();
+    const bin = env.PATH.split(":").find((p) => fs.existsSync(path.join(p, "pulumi")) && p.includes("pulumi-v"));
+    if (!bin) throw new Error("the Pulumi CLI is not built; run `npm run setup`");
+    Object.assign(process.env, env); // the inline program's language host and the dynamic provider inherit it
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
+    return { pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME };
+}
+
+/** A unique, short, DNS-safe name for throwaway stacks and Docker objects. */
+export function runId(prefix: string): string {
+    return `${prefix}-${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function tmpDir(prefix: string): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+}
+
+/**
+ * A work directory for an inline-program stack, inside the project so that Pulumi's dynamic
+ * provider process (which starts there) resolves @pulumi/pulumi from the project's node_modules.
+ */
+export function workDirFor(id: string): string {
+    const dir = path.join(ROOT, ".pulumi-state", "work", id);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+}
