@@ -24,6 +24,9 @@ export interface NginxProxyArgs {
     labels?: Record<string, string>;
 }
 
+/** nginx's master binds low ports and drops to its worker user; nothing else is granted. */
+export const PROXY_CAPABILITIES = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "DAC_OVERRIDE"];
+
 /** Starts nginx with the bootstrap config unless the switch has already written one. */
 export const BOOT_SCRIPT = `
 set -eu
@@ -62,8 +65,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             volumes: [{ volumeName: volume.name, containerPath: CONFIG_DIR }],
             restart: "unless-stopped",
             securityOpts: ["no-new-privileges"],
-            // nginx's master binds low ports and drops to its worker user; nothing else is needed.
-            capabilities: { drops: ["ALL"], adds: ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "DAC_OVERRIDE"] },
+            capabilities: { drops: ["ALL"], adds: PROXY_CAPABILITIES },
             // SIGQUIT is nginx's graceful shutdown: in-flight requests finish when the proxy stops.
             stopSignal: "SIGQUIT",
             mustRun: true,

@@ -217,6 +217,11 @@ export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Setting
     return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health };
 }
 
+/** Parses every key of the namespace, known or not (unknown keys are rejected by name). */
+export function parseConfig(raw: RawConfig): Settings {
+    return parseSettings(raw, Object.keys(raw).filter((k) => !(k in CONFIG_KEYS)));
+}
+
 export function otherColor(c: Color): Color {
     return c === "blue" ? "green" : "blue";
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, ConfigError, RawConfig, Settings, parseSettings } from "../components/settings";
+import { ConfigError, RawConfig, Settings, parseConfig } from "../components/settings";
 
 /**
  * Reads every key of the project's config namespace and validates it, before any resource is
@@ -7,16 +7,14 @@ import { CONFIG_KEYS, ConfigError, RawConfig, Settings, parseSettings } from "..
  */
 export function readSettings(namespace = pulumi.getProject()): Settings {
     const raw: RawConfig = {};
-    const unknown: string[] = [];
     for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
         const i = fullKey.indexOf(":");
         if (fullKey.slice(0, i) !== namespace) continue;
         const key = fullKey.slice(i + 1);
         raw[key] = value;
-        if (!(key in CONFIG_KEYS)) unknown.push(key);
     }
     try {
-        return parseSettings(raw, unknown);
+        return parseConfig(raw);
     } catch (e) {
         // A RunError prints just the message: the person needs the key and the value, not a stack trace.
         if (e instanceof ConfigError) throw new pulumi.RunError(`invalid stack config: ${e.message}`);

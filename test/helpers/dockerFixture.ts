@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { renderBootstrapConfig, CONFIG_DIR, CONFIG_FILE } from "../../components/nginxConfig";
-import { BOOT_SCRIPT } from "../../components/nginxProxy";
+import { BOOT_SCRIPT, PROXY_CAPABILITIES } from "../../components/nginxProxy";
 
 /** Runs the docker CLI with arguments (never a shell string) and returns its trimmed stdout. */
 export function dockerCli(...args: string[]): string {
@@ -49,7 +49,7 @@ export class DockerFixture {
         dockerCli("volume", "create", "--label", this.label, `${this.id}-proxy-config`);
         dockerCli("run", "-d", "--name", name, "--label", this.label, "--network", this.network,
             "--restart", "unless-stopped", "--security-opt", "no-new-privileges", "--stop-signal", "SIGQUIT",
-            "--cap-drop", "ALL", ...["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "DAC_OVERRIDE"].flatMap((c) => ["--cap-add", c]),
+            "--cap-drop", "ALL", ...PROXY_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
             "-p", `127.0.0.1:${livePort}:80`, "-p", `127.0.0.1:${previewPort}:81`,
             "-v", `${this.id}-proxy-config:${CONFIG_DIR}`,
             image, "sh", "-c", BOOT_SCRIPT, "sh", CONFIG_FILE, renderBootstrapConfig());
