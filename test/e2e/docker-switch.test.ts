@@ -4,21 +4,22 @@
  *
  * The colors and the proxy are started by the test with the docker CLI, exactly as the
  * components declare them (same boot script, same capabilities), because the @pulumi/docker
- * provider plugin cannot be built here (see README, "Known limits"). The stack under test
- * holds the one resource this project owns for the switch, `TrafficSwitch`, fed by the same
- * renderer and the same config validation as the program.
+ * provider plugin cannot be built here (see README, "Known limits"). The stack under test,
+ * `switch-stack/`, holds the one resource this project owns for the switch, `TrafficSwitch`,
+ * fed by the same renderer and the same config validation as the program.
  */
 import * as fs from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, STATUS_PATH, generationOf, renderNginxConfig } from "../../components/nginxConfig";
+import { execFileSync } from "node:child_process";
+import { CONFIG_FILE } from "../../components/nginxConfig";
+import { PreviewJson, summarizePreview } from "../../components/previewSummary";
 import { Color } from "../../components/settings";
-import { TrafficSwitch } from "../../components/trafficSwitch";
-import { readSettings } from "../../stacks/config";
 import { DockerFixture, dockerCli, freePort } from "../helpers/dockerFixture";
-import { LoadGenerator, flipWindow, getJson } from "../helpers/load";
-import { ROOT, runId, workDirFor, workspaceOptions } from "../helpers/toolchain";
+import { LoadGenerator, failuresOf, flipWindow, getJson } from "../helpers/load";
+import { ROOT, pulumiEnv, runId, workspaceOptions } from "../helpers/toolchain";
+
+const SWITCH_STACK = `${__dirname}/switch-stack`;
 
 const id = runId("bge2e");
 const fixture = new DockerFixture(id);
@@ -27,26 +28,18 @@ let url = "";
 let previewUrl = "";
 const figures: Record<string, unknown> = {};
 
-/** The stack's program: the switch for the fixture's proxy, from validated config. */
-async function program() {
-    const s = readSettings("bluegreen");
-    const e2e = new pulumi.Config("e2e");
-    const upstreams = { blue: e2e.requireObject<string[]>("blueEndpoints"), green: e2e.requireObject<string[]>("greenEndpoints") };
-    const routing = { activeColor: s.activeColor, upstreams };
-    const sw = new TrafficSwitch(`${id}-proxy-switch`, {
-        container: e2e.require("proxy"),
-        activeColor: s.activeColor,
-        images: { blue: s.blue.image, green: s.green.image },
-        config: renderNginxConfig(routing),
-        generation: generationOf(routing),
-        configFile: CONFIG_FILE,
-        configDir: CONFIG_DIR,
-        statusPort: LIVE_PORT,
-        statusPath: STATUS_PATH,
-        gateUrls: upstreams[s.activeColor].map((e) => `http://${e}${s[s.activeColor].healthPath}`),
-        health: s.health,
+/**
+ * `pulumi preview --json` of the stack, as the pull-request workflow runs it. With
+ * BLUEGREEN_RECORD_FIXTURES=1 the output is also saved as a unit-test fixture.
+ */
+function previewJson(fixtureName: string): PreviewJson {
+    const out = execFileSync("pulumi", ["preview", "--json", "--non-interactive", "--stack", id], {
+        cwd: SWITCH_STACK, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8",
     });
-    return { activeColor: sw.activeColor, idleColor: s.idleColor };
+    if (process.env.BLUEGREEN_RECORD_FIXTURES === "1") {
+        fs.writeFileSync(`${ROOT}/test/fixtures/${fixtureName}.json`, out.replaceAll(id, "bg-e2e"));
+    }
+    return JSON.parse(out);
 }
 
 async function setColor(c: Color) {
@@ -82,10 +75,7 @@ beforeAll(async () => {
     const green = fixture.color("green-0", { image: "bluegreen/demo:2.0.0", color: "green" });
     const proxy = fixture.proxy("bluegreen/nginx:1.22", live, preview);
 
-    stack = await LocalWorkspace.createStack(
-        { stackName: id, projectName: "bluegreen", program },
-        { ...(await workspaceOptions()), workDir: workDirFor(id), projectSettings: { name: "bluegreen", runtime: "nodejs" } },
-    );
+    stack = await LocalWorkspace.createStack({ stackName: id, workDir: SWITCH_STACK }, await workspaceOptions());
     await stack.setAllConfig({
         "bluegreen:activeColor": { value: "blue" },
         "bluegreen:blueImage": { value: "bluegreen/demo:1.0.0" },
@@ -103,6 +93,7 @@ afterAll(async () => {
         if (stack) {
             await stack.destroy().catch((e) => console.error("destroy failed:", e));
             await stack.workspace.removeStack(stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
+            fs.rmSync(`${SWITCH_STACK}/Pulumi.${id}.yaml`, { force: true });
         }
     } finally {
         fixture.destroy();
@@ -137,6 +128,13 @@ describe("the traffic switch on a real Docker engine", () => {
         expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic:Resource: \(update\)/);
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         expect((await getJson(url)).json.color).toBe("blue"); // a preview changes nothing
+        // The pull-request summary, from the CLI's own JSON output.
+        const json = previewJson("preview-switch");
+        const summary = summarizePreview(json);
+        expect(summary.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+        // ...and the script the pull-request workflow pipes it through.
+        const comment = execFileSync("node", [`${ROOT}/scripts/pr-comment.mjs`, "dev"], { input: JSON.stringify(json), encoding: "utf8" });
+        expect(comment).toContain("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
     });
 
     it("up switches to green under load with zero failed requests, then only green answers", async () => {
@@ -144,12 +142,13 @@ describe("the traffic switch on a real Docker engine", () => {
         expect(result.summary.result).toBe("succeeded");
         figures.switchToGreen = {
             sent: report.sent, durationMs: report.durationMs, rps: Math.round(report.sent / (report.durationMs / 1000)),
-            failed: report.failed, rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
+            failed: report.failed, failures: report.samples.filter((x) => x.status < 200 || x.status > 299).slice(0, 5),
+            rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
             upWallMs: upEnd - upStart, flipWindow: { firstGreenMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastBlueMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
         };
         expect(report.sent / (report.durationMs / 1000)).toBeGreaterThanOrEqual(200);
-        expect(report.failed.fresh).toBe(0);
-        expect(report.failed.keepalive).toBe(0);
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(after.length).toBeGreaterThan(100);
         expect(after.filter((s) => s.kind !== "raw" || s.status !== 0).every((s) => s.color === "green")).toBe(true);
         expect((await getJson(previewUrl)).json.color).toBe("blue");
@@ -160,11 +159,11 @@ describe("the traffic switch on a real Docker engine", () => {
         const { result, report, after, upStart, upEnd, win } = await upUnderLoad("green", "blue");
         expect(result.summary.result).toBe("succeeded");
         figures.revertToBlue = {
-            sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw,
+            sent: report.sent, failed: report.failed, failures: report.samples.filter((x) => x.status < 200 || x.status > 299).slice(0, 5), rawKeepAliveResets: report.resets.raw,
             upWallMs: upEnd - upStart, flipWindow: { firstBlueMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastGreenMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
         };
-        expect(report.failed.fresh).toBe(0);
-        expect(report.failed.keepalive).toBe(0);
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(after.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
         expect((await getJson(previewUrl)).json.color).toBe("green");
     });
@@ -172,10 +171,12 @@ describe("the traffic switch on a real Docker engine", () => {
     it("a new version on the idle color reaches previewUrl while url keeps serving blue, zero failed requests", async () => {
         const next = fixture.color("green-v21", { image: "bluegreen/demo:2.0.0", color: "green", env: { APP_VERSION: "2.1.0" } });
         await setEndpoints("green", [next]);
+        const summary = summarizePreview(previewJson("preview-idle-update"));
+        expect(summary.text).toBe("Traffic: stays on blue (bluegreen/demo:1.0.0); environments unchanged");
         const { result, report } = await upUnderLoad("blue", "green");
         expect(result.summary.result).toBe("succeeded");
-        expect(report.failed.fresh).toBe(0);
-        expect(report.failed.keepalive).toBe(0);
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(report.samples.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
         expect((await getJson(previewUrl)).json).toMatchObject({ color: "green", version: "2.1.0" });
         figures.idleUpdate = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };

@@ -83,9 +83,11 @@ export class LoadGenerator {
     }
 
     private async one(kind: Kind): Promise<void> {
-        const agent = kind === "fresh" ? false : this.agents[kind];
         let retried = false;
         for (;;) {
+            // The one retry goes out on a new connection, as RFC 9112 section 9.3.1 describes and
+            // browsers do: another pooled socket may be closing for the same reason.
+            const agent = kind === "fresh" || retried ? false : this.agents[kind];
             try {
                 const r = await get(this.url, agent);
                 let color: string | undefined;
@@ -123,6 +125,11 @@ export class LoadGenerator {
         for (const s of this.samples) if (s.status < 200 || s.status > 299) failed[s.kind]++;
         return { samples: this.samples, failed, resets: { ...this.resets }, sent: this.sent, durationMs: this.now() };
     }
+}
+
+/** The first few failures of a kind, for an assertion message. */
+export function failuresOf(report: LoadReport, kind: Kind): string {
+    return JSON.stringify(report.samples.filter((s) => s.kind === kind && (s.status < 200 || s.status > 299)).slice(0, 5));
 }
 
 /** First response from `to` and last one from `from`, in ms on the run's timeline. */

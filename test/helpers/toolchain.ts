@@ -40,12 +40,3 @@ export function tmpDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-/**
- * A work directory for an inline-program stack, inside the project so that Pulumi's dynamic
- * provider process (which starts there) resolves @pulumi/pulumi from the project's node_modules.
- */
-export function workDirFor(id: string): string {
-    const dir = path.join(ROOT, ".pulumi-state", "work", id);
-    fs.mkdirSync(dir, { recursive: true });
-    return dir;
-}

@@ -10,7 +10,7 @@ describe("the bad-config table", () => {
     it.each(badConfigs.map((c) => [c.name, c] as const))("rejects %s, naming the key", (_name, c) => {
         let error: unknown;
         try {
-            parseConfig(c.config as Record<string, string>);
+            parseConfig(c.config as unknown as Record<string, string>);
         } catch (e) {
             error = e;
         }

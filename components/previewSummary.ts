@@ -1,0 +1,113 @@
+/**
+ * Turns `pulumi preview --json` output into the one-paragraph summary a pull request needs:
+ * "Traffic: blue → green (demo:1.0.0 → demo:2.0.0); environments unchanged", or the list of
+ * everything else that changes. Pure.
+ */
+
+interface StepState {
+    urn?: string;
+    type?: string;
+    inputs?: Record<string, unknown>;
+    outputs?: Record<string, unknown>;
+}
+
+export interface PreviewStep {
+    op: string;
+    urn: string;
+    oldState?: StepState;
+    newState?: StepState;
+    diffReasons?: string[];
+}
+
+export interface PreviewJson {
+    steps?: PreviewStep[];
+    changeSummary?: Record<string, number>;
+    diagnostics?: { severity?: string; message?: string; urn?: string }[];
+}
+
+export interface TrafficChange {
+    from?: string;
+    to?: string;
+    fromImage?: string;
+    toImage?: string;
+}
+
+export interface PreviewSummary {
+    traffic?: TrafficChange;
+    /** Steps other than the switch that change something, as "op type name (fields)". */
+    otherChanges: string[];
+    errors: string[];
+    text: string;
+}
+
+const NO_CHANGE = new Set(["same", "read", "refresh"]);
+
+function nameOf(urn: string): string {
+    return urn.split("::").pop() ?? urn;
+}
+
+function typeOf(step: PreviewStep): string {
+    return step.newState?.type ?? step.oldState?.type ?? step.urn.split("::")[2] ?? "";
+}
+
+/** The traffic switch: the resource whose inputs carry `activeColor` and each color's image. */
+function isSwitch(step: PreviewStep): boolean {
+    const has = (s?: StepState) => s?.inputs !== undefined && "activeColor" in s.inputs && "images" in s.inputs;
+    return has(step.newState) || has(step.oldState);
+}
+
+function colorOf(s?: StepState): string | undefined {
+    const v = s?.inputs?.activeColor ?? s?.outputs?.activeColor;
+    return typeof v === "string" ? v : undefined;
+}
+
+function imageOf(s: StepState | undefined, color: string | undefined): string | undefined {
+    const images = (s?.inputs?.images ?? s?.outputs?.images) as Record<string, unknown> | undefined;
+    const v = color ? images?.[color] : undefined;
+    return typeof v === "string" ? v : undefined;
+}
+
+export function summarizePreview(preview: PreviewJson): PreviewSummary {
+    const steps = preview.steps ?? [];
+    const errors = (preview.diagnostics ?? [])
+        .filter((d) => d.severity === "error")
+        .map((d) => (d.message ?? "").trim())
+        .filter(Boolean);
+    const sw = steps.find(isSwitch);
+    let traffic: TrafficChange | undefined;
+    if (sw) {
+        const from = colorOf(sw.oldState);
+        const to = colorOf(sw.newState) ?? from;
+        traffic = { from, to, fromImage: imageOf(sw.oldState, from), toImage: imageOf(sw.newState, to) };
+    }
+    const otherChanges = steps
+        .filter((s) => s !== sw && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
+        .map((s) => `${s.op} ${typeOf(s)} ${nameOf(s.urn)}${s.diffReasons?.length ? ` (${s.diffReasons.join(", ")})` : ""}`);
+
+    let line: string;
+    if (errors.length) {
+        line = `Preview failed: ${errors.join(" | ")}`;
+    } else if (!traffic) {
+        line = "Traffic: no traffic switch in this stack";
+    } else if (traffic.from === undefined) {
+        line = `Traffic: new stack, ${traffic.to} will be live${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
+    } else if (traffic.from !== traffic.to) {
+        const images = traffic.fromImage || traffic.toImage ? ` (${traffic.fromImage ?? "?"} → ${traffic.toImage ?? "?"})` : "";
+        line = `Traffic: ${traffic.from} → ${traffic.to}${images}`;
+    } else {
+        line = `Traffic: stays on ${traffic.to}${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
+    }
+    if (!errors.length) {
+        line += otherChanges.length ? `; other changes: ${otherChanges.join("; ")}` : "; environments unchanged";
+    }
+    return { traffic, otherChanges, errors, text: line };
+}
+
+/** The pull-request comment: the summary line, then the change counts. */
+export function renderComment(stack: string, preview: PreviewJson): string {
+    const s = summarizePreview(preview);
+    const counts = Object.entries(preview.changeSummary ?? {})
+        .map(([op, n]) => `${op}: ${n}`)
+        .join(", ");
+    return [`### bluegreen preview: \`${stack}\``, "", s.text, "", counts ? `Resources: ${counts}` : ""].join("\n").trim() + "\n";
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { PreviewJson, renderComment, summarizePreview } from "../../components/previewSummary";
+// Recorded from real `pulumi preview --json` runs of the end-to-end suite
+// (BLUEGREEN_RECORD_FIXTURES=1 npm run test:e2e -- docker-switch).
+import switchPreview from "../fixtures/preview-switch.json";
+import idleUpdatePreview from "../fixtures/preview-idle-update.json";
+
+const clone = (p: unknown): PreviewJson => JSON.parse(JSON.stringify(p));
+
+describe("summarizePreview, on real `pulumi preview --json` output", () => {
+    it("reports a switch and nothing else", () => {
+        expect(summarizePreview(clone(switchPreview)).text).toBe(
+            "Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged",
+        );
+    });
+
+    it("reports a new version on the idle color as traffic staying put", () => {
+        expect(summarizePreview(clone(idleUpdatePreview)).text).toBe("Traffic: stays on blue (bluegreen/demo:1.0.0); environments unchanged");
+    });
+
+    it("lists every other change next to the switch", () => {
+        const p = clone(switchPreview);
+        // The same preview with one more step, shaped as the engine emits a container replacement.
+        p.steps!.push({
+            op: "replace",
+            urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:ColorEnvironment$docker:index/container:Container::bluegreen-dev-green-0",
+            newState: { type: "docker:index/container:Container", inputs: { image: "bluegreen/demo:2.0.0" } },
+            oldState: { type: "docker:index/container:Container", inputs: { image: "bluegreen/demo:1.9.0" } },
+            diffReasons: ["image"],
+        });
+        const s = summarizePreview(p);
+        expect(s.text).toBe(
+            "Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); other changes: " +
+                "replace docker:index/container:Container bluegreen-dev-green-0 (image)",
+        );
+        expect(s.otherChanges).toHaveLength(1);
+    });
+
+    it("reports a failed preview by its errors", () => {
+        const s = summarizePreview({ steps: [], diagnostics: [{ severity: "error", message: "invalid stack config: `activeColor` is \"red\"" }] });
+        expect(s.text).toBe('Preview failed: invalid stack config: `activeColor` is "red"');
+    });
+
+    it("renders the pull-request comment with the stack name and the counts", () => {
+        expect(renderComment("dev", clone(switchPreview))).toBe(
+            "### bluegreen preview: `dev`\n\nTraffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged\n\nResources: same: 1, update: 1\n",
+        );
+    });
+});
