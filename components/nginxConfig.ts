@@ -24,7 +24,7 @@ export interface NginxConfigInput {
 const SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
 
 /** Throws if a value could change the meaning of the rendered file. */
-function checkServer(server: string): string {
+export function checkServer(server: string): string {
     if (!SERVER.test(server)) {
         throw new Error(`upstream server ${JSON.stringify(server)} is not an address:port; refusing to render it into nginx.conf`);
     }

@@ -75,6 +75,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             .apply(([blue, green]) => ({ blue, green }));
         const routing = upstreams.apply((u) => ({ activeColor: args.activeColor, upstreams: u }));
         this.trafficSwitch = new TrafficSwitch(`${name}-switch`, {
+            kind: "nginx",
             container: container.name,
             dockerHost: args.dockerHost,
             activeColor: args.activeColor,
@@ -83,8 +84,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             generation: routing.apply(generationOf),
             configFile: CONFIG_FILE,
             configDir: CONFIG_DIR,
-            statusPort: LIVE_PORT,
-            statusPath: STATUS_PATH,
+            statusUrl: `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
             gateUrls: args.colors[args.activeColor].healthUrls,
             health: args.health,
         }, { parent: this });

@@ -32,7 +32,17 @@ export interface HealthSettings {
     deadlineSeconds: number;
 }
 
+export const PROXY_KINDS = ["nginx", "traefik"] as const;
+export type ProxyKind = (typeof PROXY_KINDS)[number];
+
+/** The image each kind of proxy uses when `proxyImage` is empty. */
+export const DEFAULT_PROXY_IMAGES: Record<ProxyKind, string> = {
+    nginx: "bluegreen/nginx:1.22",
+    traefik: "bluegreen/traefik:3.6.12",
+};
+
 export interface ProxySettings {
+    kind: ProxyKind;
     image: string;
     /** Host port of the live listener. */
     port: number;
@@ -82,7 +92,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     greenHealthPath: { type: "string", default: "/health", description: "Health path of the green app; must answer 2xx." },
     blueEnv: { type: "object", default: {}, description: "Environment variables of the blue app (name: value)." },
     greenEnv: { type: "object", default: {}, description: "Environment variables of the green app (name: value)." },
-    proxyImage: { type: "string", default: "bluegreen/nginx:1.22", description: "nginx image of the proxy (needs sh and curl or wget)." },
+    proxyKind: { type: "string", default: "nginx", description: "The proxy: nginx (graceful reload) or traefik (in-process route swap)." },
+    proxyImage: { type: "string", default: "", description: "Image of the proxy (needs sh and curl); empty for the kind's default." },
     proxyPort: { type: "integer", default: 8080, description: "Host port of the live listener." },
     previewPort: { type: "integer", default: 8081, description: "Host port of the preview listener (idle color)." },
     bindAddress: { type: "string", default: "127.0.0.1", description: "Host address the proxy publishes its ports on." },
@@ -200,8 +211,10 @@ export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Setting
     const platform = oneOf(raw, "platform", PLATFORMS);
     const blue = color(raw, "blue");
     const green = color(raw, "green");
+    const kind = oneOf(raw, "proxyKind", PROXY_KINDS);
     const proxy: ProxySettings = {
-        image: image(raw, "proxyImage"),
+        kind,
+        image: str(raw, "proxyImage") === "" ? DEFAULT_PROXY_IMAGES[kind] : image(raw, "proxyImage"),
         port: int(raw, "proxyPort", 1, 65535),
         previewPort: int(raw, "previewPort", 1, 65535),
         bindAddress: address(raw, "bindAddress"),

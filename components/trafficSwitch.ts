@@ -1,16 +1,28 @@
 /**
  * The traffic switch: the one small resource that decides which color serves live traffic.
  *
- * It owns the proxy's nginx.conf. On every change it (1) health-gates the color that will be
- * live, from inside the proxy's network, (2) writes the rendered file next to the live one,
- * (3) checks it with `nginx -t`, (4) renames it into place (atomic), (5) reloads nginx
- * gracefully and (6) waits until nginx serves the new generation. Any failing step fails the
+ * It owns the proxy's configuration file. On every change it (1) health-gates the color that
+ * will be live, from inside the proxy's network, (2) writes the rendered file next to the live
+ * one, (3) for nginx, checks it with `nginx -t`, (4) renames it into place (atomic), (5) for
+ * nginx, reloads gracefully (Traefik watches the file and swaps routes in process) and
+ * (6) waits until the proxy serves the new generation. Any failing step fails the
  * update and leaves the previous file and traffic in place. `read` returns what is really on
  * the proxy, so `pulumi refresh` shows hand edits as drift and the next `up` restores them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execScript, docker } from "./dockerExec";
-import type { Color } from "./settings";
+import type { Color, ProxyKind } from "./settings";
+
+/** Polls the proxy's own status URL until it shows the new generation (shared by both kinds). */
+const WAIT_FOR_GENERATION = `
+i=0
+while :; do
+  body=$(curl -s -m 2 "$url" 2>/dev/null || wget -qO- -T 2 "$url" 2>/dev/null || true)
+  case "$body" in *"$expect"*) exit 0 ;; esac
+  i=$((i + 1))
+  if [ "$i" -ge 150 ]; then echo "the proxy did not serve generation $generation within 15 s" >&2; exit 67; fi
+  sleep 0.1
+done`;
 
 /** Checks each URL until it answers 2xx; args: retries, interval s, deadline s, URL... */
 export const HEALTH_SCRIPT = `
@@ -32,10 +44,13 @@ for url in "$@"; do
 done
 `;
 
-/** Installs stdin as the live nginx.conf; args: config dir, expected generation. */
-export const APPLY_SCRIPT = `
+/**
+ * Installs stdin as the live nginx.conf; args: config dir, generation, status URL, expected text.
+ * nginx -t first, then an atomic rename, a graceful reload, and a wait until nginx serves it.
+ */
+export const NGINX_APPLY_SCRIPT = `
 set -eu
-dir=$1 generation=$2
+dir=$1 generation=$2 url=$3 expect=$4
 conf="$dir/nginx.conf" next="$dir/.nginx.conf.next" prev="$dir/.nginx.conf.prev"
 umask 022
 cat > "$next"
@@ -48,24 +63,48 @@ if ! out=$(nginx -s reload -c "$conf" 2>&1); then
   [ -f "$prev" ] && mv -f "$prev" "$conf"
   echo "nginx reload failed, previous configuration restored: $out" >&2; exit 66
 fi
-i=0
-while :; do
-  body=$(curl -s -m 2 "http://127.0.0.1:$3$4" 2>/dev/null || wget -qO- -T 2 "http://127.0.0.1:$3$4" 2>/dev/null || true)
-  case "$body" in *"\\"generation\\":\\"$generation\\""*) exit 0 ;; esac
-  i=$((i + 1))
-  if [ "$i" -ge 150 ]; then echo "nginx did not serve generation $generation within 15 s after the reload" >&2; exit 67; fi
-  sleep 0.1
-done
+${WAIT_FOR_GENERATION}
 `;
 
-/** Prints the live file and, after a marker line, what nginx says it serves; args: file, port, path. */
+/**
+ * Installs stdin as Traefik's watched dynamic config; same args. Traefik swaps routes inside
+ * the process when the file changes: no restart, no reload, no connection closed. The rendered
+ * JSON was built from validated values; the rename makes the watcher see only whole files.
+ */
+export const TRAEFIK_APPLY_SCRIPT = `
+set -eu
+dir=$1 generation=$2 url=$3 expect=$4
+conf="$dir/live.yml" next="$dir/.live.yml.next"
+umask 022
+cat > "$next"
+mv -f "$next" "$conf"
+${WAIT_FOR_GENERATION}
+`;
+
+/** Prints the live file and, after a marker line, what the proxy says it serves; args: file, status URL. */
 export const READ_SCRIPT = `
 cat "$1" 2>/dev/null || true
 echo "@@bluegreen-status@@"
-curl -s -m 2 "http://127.0.0.1:$2$3" 2>/dev/null || wget -qO- -T 2 "http://127.0.0.1:$2$3" 2>/dev/null || true
+curl -s -m 2 "$2" 2>/dev/null || wget -qO- -T 2 "$2" 2>/dev/null || true
 `;
 
+/** What the switch needs to know about one kind of proxy. */
+export const SWITCH_BACKENDS: Record<ProxyKind, { applyScript: string; servedGeneration: (status: string) => string; expect: (generation: string) => string }> = {
+    nginx: {
+        applyScript: NGINX_APPLY_SCRIPT,
+        servedGeneration: (status) => /"generation":"([0-9a-f]+)"/.exec(status)?.[1] ?? "",
+        expect: (g) => `"generation":"${g}"`,
+    },
+    traefik: {
+        applyScript: TRAEFIK_APPLY_SCRIPT,
+        servedGeneration: (status) => /"service":"(?:blue|green)-([0-9a-f]+)(?:@file)?"/.exec(status)?.[1] ?? "",
+        expect: (g) => `-${g}`,
+    },
+};
+
 export interface SwitchState {
+    /** Which proxy holds the configuration. */
+    kind: ProxyKind;
     /** Name of the proxy container the configuration lives in. */
     container: string;
     /** Engine address for the docker CLI; empty for its default. */
@@ -74,14 +113,14 @@ export interface SwitchState {
     idleColor: Color;
     /** The image each color runs, for the preview and the pull-request summary. */
     images: Record<Color, string>;
-    /** The full rendered nginx.conf. */
+    /** The full rendered proxy configuration. */
     config: string;
     /** Fingerprint of `config`'s routing, served by nginx on `statusPath`. */
     generation: string;
     configFile: string;
     configDir: string;
-    statusPort: number;
-    statusPath: string;
+    /** The proxy's own status URL, from inside its container. */
+    statusUrl: string;
     /** Health URLs of every replica of the active color, as seen from the proxy. */
     gateUrls: string[];
     health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
@@ -107,7 +146,8 @@ async function gate(s: SwitchState): Promise<void> {
 }
 
 async function apply(s: SwitchState): Promise<void> {
-    const r = await execScript(s.container, APPLY_SCRIPT, [s.configDir, s.generation, String(s.statusPort), s.statusPath], {
+    const k = SWITCH_BACKENDS[s.kind];
+    const r = await execScript(s.container, k.applyScript, [s.configDir, s.generation, s.statusUrl, k.expect(s.generation)], {
         stdin: s.config,
         dockerHost: s.dockerHost,
         timeoutMs: 60_000,
@@ -118,14 +158,13 @@ async function apply(s: SwitchState): Promise<void> {
 }
 
 async function readLive(s: SwitchState): Promise<{ config: string; servedGeneration: string }> {
-    const r = await execScript(s.container, READ_SCRIPT, [s.configFile, String(s.statusPort), s.statusPath], {
+    const r = await execScript(s.container, READ_SCRIPT, [s.configFile, s.statusUrl], {
         dockerHost: s.dockerHost,
         timeoutMs: 30_000,
     });
     if (r.code !== 0) return { config: "", servedGeneration: "" };
     const [config, status = ""] = r.stdout.split("@@bluegreen-status@@\n");
-    const served = /"generation":"([0-9a-f]+)"/.exec(status);
-    return { config, servedGeneration: served ? served[1] : "" };
+    return { config, servedGeneration: SWITCH_BACKENDS[s.kind].servedGeneration(status) };
 }
 
 function outputs(s: SwitchState): SwitchState {
@@ -184,6 +223,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 };
 
 export interface TrafficSwitchArgs {
+    kind: ProxyKind;
     container: pulumi.Input<string>;
     dockerHost?: pulumi.Input<string>;
     activeColor: pulumi.Input<Color>;
@@ -192,8 +232,7 @@ export interface TrafficSwitchArgs {
     generation: pulumi.Input<string>;
     configFile: string;
     configDir: string;
-    statusPort: number;
-    statusPath: string;
+    statusUrl: string;
     gateUrls: pulumi.Input<pulumi.Input<string>[]>;
     health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
 }

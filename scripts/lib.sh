@@ -10,6 +10,9 @@ export ROOT BLUEGREEN_CACHE
 NODE_VERSION=24.21.0
 LANGUAGE_HOST_SDK_VERSION=3.68.0
 DEBIAN_SUITE=bookworm
+# Traefik for the benchmark's seed-C contender: 3.6.12 is the newest release whose dependencies
+# the Go module proxy reachable here serves (3.7.x needs a go-http-auth pseudo-version it refuses).
+TRAEFIK_VERSION=3.6.12
 
 NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
 

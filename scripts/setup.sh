@@ -7,7 +7,8 @@
 #   --install-docker  install Debian's docker.io and start dockerd when no engine answers
 #                     (implied when CI=true); without it the script says what to do instead.
 #   --check           only report what is missing; exit 1 if anything is.
-#   --only STEP       run one step: node, npm, docker, cli, language-host, providers, images, state.
+#   --only STEP       run one step: node, npm, docker, cli, language-host, providers, images,
+#                     traefik, state.
 source "$(dirname "$0")/lib.sh"
 
 INSTALL_DOCKER=false
@@ -165,7 +166,12 @@ provider_plugins() {
 # --- Images built from Debian packages --------------------------------------------------------
 setup_images() {
   local want=(bluegreen/nginx:1.22 bluegreen/demo:1.0.0 bluegreen/demo:2.0.0) have=true img
+  local app_hash; app_hash=$(sha256sum "$ROOT/demo/app.py" | cut -c1-16)
   for img in "${want[@]}"; do docker image inspect "$img" >/dev/null 2>&1 || have=false; done
+  # The demo images carry the hash of the app they were built from: a changed app rebuilds them.
+  for img in bluegreen/demo:1.0.0 bluegreen/demo:2.0.0; do
+    [[ "$(docker image inspect -f '{{index .Config.Labels "bluegreen.app"}}' "$img" 2>/dev/null)" == "$app_hash" ]] || have=false
+  done
   if $have; then step "images: present (${want[*]})"; return; fi
   need "images ${want[*]}" || return 0
   local rootfs="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-curl-python3.tar"
@@ -183,16 +189,42 @@ setup_images() {
     rm -rf "$dir"
   fi
   step "images: importing ${want[*]}"
-  docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$rootfs" bluegreen/nginx:1.22 >/dev/null
+  docker image inspect bluegreen/nginx:1.22 >/dev/null 2>&1 || docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$rootfs" bluegreen/nginx:1.22 >/dev/null
   local app; app=$(mktemp -d)
   for v in 1.0.0 2.0.0; do
     # The demo image is the same rootfs plus the app, as demo/Dockerfile builds it elsewhere.
     mkdir -p "$app/ctx/app" && cp "$ROOT/demo/app.py" "$app/ctx/app/app.py"
-    printf 'FROM bluegreen/nginx:1.22\nCOPY app /app\nENV APP_VERSION=%s PORT=8080\nUSER 65534\nCMD ["python3", "/app/app.py"]\n' "$v" >"$app/ctx/Dockerfile"
+    printf 'FROM bluegreen/nginx:1.22\nCOPY app /app\nENV APP_VERSION=%s PORT=8080\nLABEL bluegreen.app=%s\nUSER 65534\nCMD ["python3", "/app/app.py"]\n' "$v" "$app_hash" >"$app/ctx/Dockerfile"
     DOCKER_BUILDKIT=0 docker build -q -t "bluegreen/demo:$v" "$app/ctx" >/dev/null 2>"$BLUEGREEN_CACHE/docker-build.log" \
       || die "building bluegreen/demo:$v failed; see $BLUEGREEN_CACHE/docker-build.log"
   done
   rm -rf "$app"
+}
+
+# --- Traefik, from Go sources, in a minimal image --------------------------------------------
+setup_traefik() {
+  local img="bluegreen/traefik:$TRAEFIK_VERSION" bin="$BLUEGREEN_CACHE/traefik-v$TRAEFIK_VERSION/traefik"
+  if docker image inspect "$img" >/dev/null 2>&1; then step "traefik v$TRAEFIK_VERSION: image present"; return; fi
+  need "image $img" || return 0
+  if [[ ! -x "$bin" ]]; then
+    step "traefik v$TRAEFIK_VERSION: building from Go sources (5-10 min on 2 cores, once)"
+    local w; w=$(mktemp -d)
+    # Its go.mod has replace directives, so `go install` is refused: build inside a copy.
+    local dir; dir=$(cd "$w" && go mod init probe >/dev/null 2>&1 && go mod download -json "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    [[ -n "$dir" ]] || die "cannot download github.com/traefik/traefik/v3@v$TRAEFIK_VERSION"
+    cp -r "$dir" "$w/src" && chmod -R u+w "$w/src"
+    mkdir -p "$(dirname "$bin")"
+    (cd "$w/src" && go build -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" -o "$bin.part" ./cmd/traefik) \
+      || die "building traefik v$TRAEFIK_VERSION failed (see the go output above)"
+    mv "$bin.part" "$bin"
+    rm -rf "$w"
+  fi
+  step "traefik v$TRAEFIK_VERSION: building image $img"
+  local ctx; ctx=$(mktemp -d)
+  cp "$bin" "$ctx/traefik"
+  printf 'FROM bluegreen/nginx:1.22\nCOPY traefik /usr/local/bin/traefik\nCMD ["traefik"]\n' >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$img" "$ctx" >/dev/null 2>"$BLUEGREEN_CACHE/docker-build.log" || die "building $img failed; see $BLUEGREEN_CACHE/docker-build.log"
+  rm -rf "$ctx"
 }
 
 # --- Local state -------------------------------------------------------------------------------
@@ -210,6 +242,7 @@ run language-host build_language_host
 run language-host install_dynamic_provider_shim
 $CHECK_ONLY || run providers provider_plugins
 run images setup_images
+run traefik setup_traefik
 $CHECK_ONLY || run state setup_state
 if $CHECK_ONLY && (( missing )); then exit 1; fi
 step "ready. For a shell: eval \"\$(npm run -s env)\""

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ColorEnvironment } from "../components/colorEnvironment";
 import { NginxProxy } from "../components/nginxProxy";
+import { TraefikProxy } from "../components/traefikProxy";
 import { COLORS, Color, Settings } from "../components/settings";
 
 export interface StackOutputs {
@@ -38,7 +39,8 @@ export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: st
             labels,
         });
     }
-    const proxy = new NginxProxy(`${prefix}-proxy`, {
+    const Proxy = s.proxy.kind === "traefik" ? TraefikProxy : NginxProxy;
+    const proxy = new Proxy(`${prefix}-proxy`, {
         settings: s.proxy,
         health: s.health,
         activeColor: s.activeColor,

@@ -9,24 +9,27 @@
  * fed by the same renderer and the same config validation as the program.
  */
 import * as fs from "node:fs";
+import { execFileSync } from "node:child_process";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
 import { CONFIG_FILE } from "../../components/nginxConfig";
 import { PreviewJson, summarizePreview } from "../../components/previewSummary";
-import { Color } from "../../components/settings";
-import { DockerFixture, dockerCli, freePort } from "../helpers/dockerFixture";
-import { LoadGenerator, failuresOf, flipWindow, getJson } from "../helpers/load";
+import { dockerCli } from "../helpers/dockerFixture";
+import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
+import { SWITCH_STACK, SwitchHarness } from "../helpers/switchHarness";
 import { ROOT, pulumiEnv, runId, workspaceOptions } from "../helpers/toolchain";
 
-const SWITCH_STACK = `${__dirname}/switch-stack`;
-
 const id = runId("bge2e");
-const fixture = new DockerFixture(id);
+const h = new SwitchHarness(id, "nginx");
+const fixture = h.fixture;
+const figures: Record<string, unknown> = {};
+// Bound after start(): the tests below read them as plain names.
 let stack: Stack;
 let url = "";
 let previewUrl = "";
-const figures: Record<string, unknown> = {};
+const setColor = (c: "blue" | "green") => h.setColor(c);
+const setEndpoints = (c: "blue" | "green", containers: string[]) => h.setEndpoints(c, containers);
+const upUnderLoad = (from: "blue" | "green", to: "blue" | "green") => h.upUnderLoad(from, to);
 
 /**
  * `pulumi preview --json` of the stack, as the pull-request workflow runs it. With
@@ -42,63 +45,14 @@ function previewJson(fixtureName: string): PreviewJson {
     return JSON.parse(out);
 }
 
-async function setColor(c: Color) {
-    await stack.setConfig("bluegreen:activeColor", { value: c });
-}
-
-async function setEndpoints(color: Color, containers: string[]) {
-    await stack.setConfig(`e2e:${color}Endpoints`, { value: JSON.stringify(containers.map((c) => fixture.endpoint(c))) });
-}
-
-/** Runs `up` under load and returns what the clients saw. */
-async function upUnderLoad(from: Color, to: Color) {
-    const load = new LoadGenerator(url, 240);
-    load.run();
-    await new Promise((r) => setTimeout(r, 1500)); // steady state first
-    const upStart = load.now();
-    const result = await stack.up();
-    const upEnd = load.now();
-    await new Promise((r) => setTimeout(r, 1500)); // and after
-    const report = await load.stop();
-    const after = report.samples.filter((s) => s.at > upEnd + 200);
-    const win = flipWindow(report.samples, from, to);
-    return { result, report, after, upStart, upEnd, win };
-}
-
 beforeAll(async () => {
-    const live = await freePort();
-    const preview = await freePort();
-    url = `http://127.0.0.1:${live}`;
-    previewUrl = `http://127.0.0.1:${preview}`;
-    const blue = fixture.color("blue-0", { image: "bluegreen/demo:1.0.0", color: "blue" });
-    const blue1 = fixture.color("blue-1", { image: "bluegreen/demo:1.0.0", color: "blue" });
-    const green = fixture.color("green-0", { image: "bluegreen/demo:2.0.0", color: "green" });
-    const proxy = fixture.proxy("bluegreen/nginx:1.22", live, preview);
-
-    stack = await LocalWorkspace.createStack({ stackName: id, workDir: SWITCH_STACK }, await workspaceOptions());
-    await stack.setAllConfig({
-        "bluegreen:activeColor": { value: "blue" },
-        "bluegreen:blueImage": { value: "bluegreen/demo:1.0.0" },
-        "bluegreen:greenImage": { value: "bluegreen/demo:2.0.0" },
-        "bluegreen:healthRetries": { value: "3" },
-        "bluegreen:healthDeadlineSeconds": { value: "10" },
-        "e2e:proxy": { value: proxy },
-    });
-    await setEndpoints("blue", [blue, blue1]);
-    await setEndpoints("green", [green]);
+    await h.start();
+    ({ stack, url, previewUrl } = h);
 });
 
 afterAll(async () => {
-    try {
-        if (stack) {
-            await stack.destroy().catch((e) => console.error("destroy failed:", e));
-            await stack.workspace.removeStack(stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
-            fs.rmSync(`${SWITCH_STACK}/Pulumi.${id}.yaml`, { force: true });
-        }
-    } finally {
-        fixture.destroy();
-        console.log("figures:", JSON.stringify(figures, null, 2));
-    }
+    await h.destroy();
+    console.log("figures:", JSON.stringify(figures, null, 2));
 });
 
 describe("the traffic switch on a real Docker engine", () => {

@@ -1,6 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { renderBootstrapConfig, CONFIG_DIR, CONFIG_FILE } from "../../components/nginxConfig";
 import { BOOT_SCRIPT, PROXY_CAPABILITIES } from "../../components/nginxProxy";
+import { TRAEFIK_CONFIG_DIR, traefikArgs } from "../../components/traefikConfig";
+import { TRAEFIK_CAPABILITIES } from "../../components/traefikProxy";
+import { DEFAULT_PROXY_IMAGES } from "../../components/settings";
 
 /** Runs the docker CLI with arguments (never a shell string) and returns its trimmed stdout. */
 export function dockerCli(...args: string[]): string {
@@ -53,6 +56,19 @@ export class DockerFixture {
             "-p", `127.0.0.1:${livePort}:80`, "-p", `127.0.0.1:${previewPort}:81`,
             "-v", `${this.id}-proxy-config:${CONFIG_DIR}`,
             image, "sh", "-c", BOOT_SCRIPT, "sh", CONFIG_FILE, renderBootstrapConfig());
+        return name;
+    }
+
+    /** Starts the Traefik proxy exactly as the TraefikProxy component does; returns its name. */
+    traefikProxy(livePort: number, previewPort: number, image = DEFAULT_PROXY_IMAGES.traefik): string {
+        const name = `${this.id}-proxy`;
+        dockerCli("volume", "create", "--label", this.label, `${this.id}-proxy-config`);
+        dockerCli("run", "-d", "--name", name, "--label", this.label, "--network", this.network,
+            "--restart", "unless-stopped", "--security-opt", "no-new-privileges",
+            "--cap-drop", "ALL", ...TRAEFIK_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
+            "-p", `127.0.0.1:${livePort}:80`, "-p", `127.0.0.1:${previewPort}:81`,
+            "-v", `${this.id}-proxy-config:${TRAEFIK_CONFIG_DIR}`,
+            image, "traefik", ...traefikArgs());
         return name;
     }
 

@@ -4,7 +4,7 @@
  * load generator (that is autocannon, in bench/); it exists because the tests need per-response
  * colors and a client that behaves like a browser on a reset keep-alive connection.
  *
- * Three kinds of traffic, each at `rate / 3` requests per second:
+ * Up to three kinds of traffic, sharing `rate` requests per second:
  * - `fresh`: a new TCP connection per request;
  * - `keepalive`: reused connections; an idempotent GET that fails on a *reused* socket with a
  *   reset is retried once on a new connection (RFC 9112 section 9.3.1, what browsers do);
@@ -61,19 +61,29 @@ export class LoadGenerator {
     private start = 0;
     private sent = 0;
 
-    constructor(private readonly url: string, private readonly rate = 240) {}
+    /** `rate` requests per second in all, shared evenly by `kinds`. */
+    constructor(
+        private readonly url: string,
+        private readonly rate = 240,
+        private readonly kinds: Kind[] = ["fresh", "keepalive", "raw"],
+    ) {}
 
     run(): void {
         this.start = Date.now();
-        const perTick = this.rate / 3 / 50; // 20 ms ticks
+        const perTick = this.rate / this.kinds.length / 50; // 20 ms ticks
         let debt = 0;
         this.timer = setInterval(() => {
             debt += perTick;
             while (debt >= 1) {
                 debt -= 1;
-                for (const kind of ["fresh", "keepalive", "raw"] as Kind[]) this.fire(kind);
+                for (const kind of this.kinds) this.fire(kind);
             }
         }, 20);
+    }
+
+    /** Samples so far (the run goes on). */
+    snapshot(): Sample[] {
+        return [...this.samples];
     }
 
     private fire(kind: Kind): void {

@@ -101,6 +101,23 @@ describe("the Docker stack", () => {
         ].map(({ protocol, ...p }) => expect.objectContaining(p)));
     });
 
+    it("with proxyKind traefik, declares a Traefik proxy whose switch writes Traefik's file", async () => {
+        const start = sink.resources.length;
+        const out = dockerStack("bg-traefik", parseSettings({ ...base, proxyKind: "traefik" }));
+        await promiseOf(out.activeColor);
+        await new Promise((r) => setTimeout(r, 50));
+        const rs = sink.resources.slice(start);
+        const proxy = rs.find((r) => r.type === "docker:index/container:Container" && r.name === "bg-traefik-proxy")!;
+        expect(proxy.inputs.image).toBe("bluegreen/traefik:3.6.12");
+        expect(proxy.inputs.command[0]).toBe("traefik");
+        expect(proxy.inputs.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
+        expect(rs.map((r) => r.type)).toContain("bluegreen:docker:TraefikProxy");
+        const sw = rs.find((r) => r.name === "bg-traefik-proxy-switch")!.inputs;
+        expect(sw.kind).toBe("traefik");
+        expect(sw.config).toContain('"service": "blue-');
+        expect(sw.statusUrl).toBe("http://127.0.0.1:8082/api/http/routers/live@file");
+    });
+
     it("exports the colors, the URLs and each color's image", () => {
         expect(blue.outputs).toEqual({
             activeColor: "blue", idleColor: "green",

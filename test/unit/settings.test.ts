@@ -19,7 +19,9 @@ describe("parseSettings", () => {
         expect(s.activeColor).toBe("blue");
         expect(s.idleColor).toBe("green");
         expect(s.blue).toEqual({ image: "bluegreen/demo:1.0.0", replicas: 1, port: 8080, healthPath: "/health", env: {} });
-        expect(s.proxy).toEqual({ image: "bluegreen/nginx:1.22", port: 8080, previewPort: 8081, bindAddress: "127.0.0.1" });
+        expect(s.proxy).toEqual({ kind: "nginx", image: "bluegreen/nginx:1.22", port: 8080, previewPort: 8081, bindAddress: "127.0.0.1" });
+        expect(parseSettings({ proxyKind: "traefik" }).proxy.image).toBe("bluegreen/traefik:3.6.12");
+        expect(parseSettings({ proxyKind: "traefik", proxyImage: "traefik:v3.6" }).proxy.image).toBe("traefik:v3.6");
         expect(s.health).toEqual({ retries: 10, intervalSeconds: 1, deadlineSeconds: 60 });
     });
 
@@ -39,6 +41,7 @@ describe("parseSettings", () => {
         [{ activeColor: "red" }, '`activeColor` is "red"; allowed values are "blue" and "green".'],
         [{ activeColor: "" }, '`activeColor` is ""; allowed values are "blue" and "green".'],
         [{ platform: "nomad" }, '`platform` is "nomad"; allowed values are "docker" and "kubernetes".'],
+        [{ proxyKind: "haproxy" }, '`proxyKind` is "haproxy"; allowed values are "nginx" and "traefik".'],
         [{ proxyPort: "http" }, '`proxyPort` is "http"; expected a whole number from 1 to 65535.'],
         [{ proxyPort: "70000" }, "`proxyPort` is 70000; expected a whole number from 1 to 65535."],
         [{ bluePort: "0" }, "`bluePort` is 0; expected a whole number from 1 to 65535."],

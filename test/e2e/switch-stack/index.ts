@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, STATUS_PATH, generationOf, renderNginxConfig } from "../../../components/nginxConfig";
+import {
+    TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig,
+} from "../../../components/traefikConfig";
 import { TrafficSwitch } from "../../../components/trafficSwitch";
 import { readSettings } from "../../../stacks/config";
 
@@ -7,16 +10,17 @@ const s = readSettings("bluegreen");
 const e2e = new pulumi.Config("e2e");
 const upstreams = { blue: e2e.requireObject<string[]>("blueEndpoints"), green: e2e.requireObject<string[]>("greenEndpoints") };
 const routing = { activeColor: s.activeColor, upstreams };
+const traefik = s.proxy.kind === "traefik";
 const sw = new TrafficSwitch(`${e2e.require("proxy")}-switch`, {
+    kind: s.proxy.kind,
     container: e2e.require("proxy"),
     activeColor: s.activeColor,
     images: { blue: s.blue.image, green: s.green.image },
-    config: renderNginxConfig(routing),
+    config: traefik ? renderTraefikConfig(routing) : renderNginxConfig(routing),
     generation: generationOf(routing),
-    configFile: CONFIG_FILE,
-    configDir: CONFIG_DIR,
-    statusPort: LIVE_PORT,
-    statusPath: STATUS_PATH,
+    configFile: traefik ? TRAEFIK_CONFIG_FILE : CONFIG_FILE,
+    configDir: traefik ? TRAEFIK_CONFIG_DIR : CONFIG_DIR,
+    statusUrl: traefik ? `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}` : `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
     gateUrls: upstreams[s.activeColor].map((e) => `http://${e}${s[s.activeColor].healthPath}`),
     health: s.health,
 });

@@ -1,0 +1,60 @@
+/**
+ * Renders Traefik's dynamic configuration (file provider) from validated values. Pure.
+ *
+ * Two routers, one per entry point: `live` (active color) and `preview` (idle color). Service
+ * names carry the rendering's generation (`blue-1a2b3c4d`), so the switch can ask Traefik's API
+ * which rendering it is serving. Routes come only from this file: no Docker provider, no
+ * automatic exposure of containers (seed 002's trap).
+ */
+import { checkServer, generationOf, type NginxConfigInput } from "./nginxConfig";
+import type { Color } from "./settings";
+
+export const TRAEFIK_LIVE_PORT = 80;
+export const TRAEFIK_PREVIEW_PORT = 81;
+/** Traefik's API, bound to loopback inside the container and never published. */
+export const TRAEFIK_API_PORT = 8082;
+export const TRAEFIK_CONFIG_DIR = "/etc/traefik/bluegreen";
+export const TRAEFIK_CONFIG_FILE = `${TRAEFIK_CONFIG_DIR}/live.yml`;
+/** The API path the switch reads to learn which rendering Traefik serves. */
+export const TRAEFIK_STATUS_PATH = "/api/http/routers/live@file";
+
+/** Static configuration, as command-line arguments of `traefik`. */
+export function traefikArgs(): string[] {
+    return [
+        `--entryPoints.live.address=:${TRAEFIK_LIVE_PORT}`,
+        `--entryPoints.preview.address=:${TRAEFIK_PREVIEW_PORT}`,
+        `--entryPoints.traefik.address=127.0.0.1:${TRAEFIK_API_PORT}`,
+        "--api.insecure=true",
+        `--providers.file.directory=${TRAEFIK_CONFIG_DIR}`,
+        "--providers.file.watch=true",
+        // Apply a new file within 100 ms (the default waits 2 s to batch provider events).
+        "--providers.providersThrottleDuration=100ms",
+        "--log.level=ERROR",
+    ];
+}
+
+/** The dynamic configuration as JSON, which is valid YAML for Traefik's file provider. */
+export function renderTraefikConfig(input: NginxConfigInput): string {
+    const generation = generationOf(input);
+    const idle: Color = input.activeColor === "blue" ? "green" : "blue";
+    const service = (c: Color) => ({
+        loadBalancer: {
+            // An empty color gets a closed local port: Traefik answers 502, like nginx does.
+            servers: (input.upstreams[c].length ? input.upstreams[c].map(checkServer) : ["127.0.0.1:9"]).map((s) => ({ url: `http://${s}` })),
+            passHostHeader: true,
+        },
+    });
+    const config = {
+        http: {
+            routers: {
+                live: { entryPoints: ["live"], rule: "PathPrefix(`/`)", service: `${input.activeColor}-${generation}` },
+                preview: { entryPoints: ["preview"], rule: "PathPrefix(`/`)", service: `${idle}-${generation}` },
+            },
+            services: {
+                [`blue-${generation}`]: service("blue"),
+                [`green-${generation}`]: service("green"),
+            },
+        },
+    };
+    return `# Rendered by bluegreen; \`pulumi up\` owns this file. active: ${input.activeColor}\n${JSON.stringify(config, null, 2)}\n`;
+}

@@ -1,0 +1,81 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { generationOf } from "./nginxConfig";
+import type { ColorTarget } from "./nginxProxy";
+import { Color, HealthSettings, ProxySettings } from "./settings";
+import {
+    TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT,
+    TRAEFIK_STATUS_PATH, renderTraefikConfig, traefikArgs,
+} from "./traefikConfig";
+import { TrafficSwitch } from "./trafficSwitch";
+
+export interface TraefikProxyArgs {
+    settings: ProxySettings;
+    health: HealthSettings;
+    activeColor: Color;
+    colors: Record<Color, ColorTarget>;
+    networkName: pulumi.Input<string>;
+    dockerHost?: string;
+    labels?: Record<string, string>;
+}
+
+/** Traefik binds its two entry points and nothing else. */
+export const TRAEFIK_CAPABILITIES = ["NET_BIND_SERVICE"];
+
+/**
+ * The Traefik proxy in front of both colors: live and preview entry points whose routers come
+ * only from the file the traffic switch writes. A switch swaps routes inside the process, so
+ * unlike nginx's reload it closes no client connection. Same outputs as `NginxProxy`.
+ */
+export class TraefikProxy extends pulumi.ComponentResource {
+    /** The color that serves live traffic. */
+    public readonly activeColor: pulumi.Output<Color>;
+    /** Name of the proxy container. */
+    public readonly containerName: pulumi.Output<string>;
+    /** The traffic switch. */
+    public readonly trafficSwitch: TrafficSwitch;
+
+    constructor(name: string, args: TraefikProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:docker:TraefikProxy", name, {}, opts);
+        const p = args.settings;
+        const labels = Object.entries({ ...args.labels, "bluegreen.component": name }).map(([label, value]) => ({ label, value }));
+
+        const volume = new docker.Volume(`${name}-config`, { labels }, { parent: this });
+        const container = new docker.Container(`${name}`, {
+            image: p.image,
+            command: ["traefik", ...traefikArgs()],
+            labels,
+            networksAdvanced: [{ name: args.networkName }],
+            ports: [
+                { internal: TRAEFIK_LIVE_PORT, external: p.port, ip: p.bindAddress },
+                { internal: TRAEFIK_PREVIEW_PORT, external: p.previewPort, ip: p.bindAddress },
+            ],
+            volumes: [{ volumeName: volume.name, containerPath: TRAEFIK_CONFIG_DIR }],
+            restart: "unless-stopped",
+            securityOpts: ["no-new-privileges"],
+            capabilities: { drops: ["ALL"], adds: TRAEFIK_CAPABILITIES },
+            mustRun: true,
+        }, { parent: this });
+
+        const routing = pulumi.all([args.colors.blue.endpoints, args.colors.green.endpoints])
+            .apply(([blue, green]) => ({ activeColor: args.activeColor, upstreams: { blue, green } }));
+        this.trafficSwitch = new TrafficSwitch(`${name}-switch`, {
+            kind: "traefik",
+            container: container.name,
+            dockerHost: args.dockerHost,
+            activeColor: args.activeColor,
+            images: { blue: args.colors.blue.image, green: args.colors.green.image },
+            config: routing.apply(renderTraefikConfig),
+            generation: routing.apply(generationOf),
+            configFile: TRAEFIK_CONFIG_FILE,
+            configDir: TRAEFIK_CONFIG_DIR,
+            statusUrl: `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}`,
+            gateUrls: args.colors[args.activeColor].healthUrls,
+            health: args.health,
+        }, { parent: this });
+
+        this.activeColor = this.trafficSwitch.activeColor;
+        this.containerName = container.name;
+        this.registerOutputs({ activeColor: this.activeColor, containerName: this.containerName });
+    }
+}

@@ -1,0 +1,88 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Color, ProxyKind } from "../../components/settings";
+import { DockerFixture, freePort } from "./dockerFixture";
+import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
+import { workspaceOptions } from "./toolchain";
+
+export const SWITCH_STACK = path.join(__dirname, "../e2e/switch-stack");
+
+/**
+ * The switch harness: demo colors and a proxy started with the docker CLI exactly as the
+ * components declare them, and a real stack (test/e2e/switch-stack) holding the real
+ * TrafficSwitch for them.
+ */
+export class SwitchHarness {
+    readonly fixture: DockerFixture;
+    stack!: Stack;
+    url = "";
+    previewUrl = "";
+    proxy = "";
+
+    constructor(readonly id: string, readonly kind: ProxyKind) {
+        this.fixture = new DockerFixture(id);
+    }
+
+    /** Starts blue (two replicas), green and the proxy, and creates the stack (blue live). */
+    async start(): Promise<void> {
+        const live = await freePort();
+        const preview = await freePort();
+        this.url = `http://127.0.0.1:${live}`;
+        this.previewUrl = `http://127.0.0.1:${preview}`;
+        const blue = [0, 1].map((i) => this.fixture.color(`blue-${i}`, { image: "bluegreen/demo:1.0.0", color: "blue" }));
+        const green = this.fixture.color("green-0", { image: "bluegreen/demo:2.0.0", color: "green" });
+        this.proxy = this.kind === "traefik" ? this.fixture.traefikProxy(live, preview) : this.fixture.proxy("bluegreen/nginx:1.22", live, preview);
+        this.stack = await LocalWorkspace.createStack({ stackName: this.id, workDir: SWITCH_STACK }, await workspaceOptions());
+        await this.stack.setAllConfig({
+            "bluegreen:activeColor": { value: "blue" },
+            "bluegreen:proxyKind": { value: this.kind },
+            "bluegreen:blueImage": { value: "bluegreen/demo:1.0.0" },
+            "bluegreen:greenImage": { value: "bluegreen/demo:2.0.0" },
+            "bluegreen:healthRetries": { value: "3" },
+            "bluegreen:healthDeadlineSeconds": { value: "10" },
+            "e2e:proxy": { value: this.proxy },
+        });
+        await this.setEndpoints("blue", blue);
+        await this.setEndpoints("green", [green]);
+    }
+
+    async setColor(c: Color): Promise<void> {
+        await this.stack.setConfig("bluegreen:activeColor", { value: c });
+    }
+
+    async setEndpoints(color: Color, containers: string[]): Promise<void> {
+        await this.stack.setConfig(`e2e:${color}Endpoints`, { value: JSON.stringify(containers.map((c) => this.fixture.endpoint(c))) });
+    }
+
+    /** Runs `up` under load; returns what the clients saw, with times on the load's timeline. */
+    async upUnderLoad(from: Color, to: Color, rate = 240) {
+        const load = new LoadGenerator(this.url, rate);
+        load.run();
+        await new Promise((r) => setTimeout(r, 1500)); // steady state first
+        const upStart = load.now();
+        const result = await this.stack.up();
+        const upEnd = load.now();
+        await new Promise((r) => setTimeout(r, 1500)); // and after
+        const report = await load.stop();
+        const after = report.samples.filter((s: Sample) => s.at > upEnd + 200);
+        return { result, report, after, upStart, upEnd, win: flipWindow(report.samples, from, to) };
+    }
+
+    /** Destroys and removes the stack, then every container, volume and network of the fixture. */
+    async destroy(): Promise<void> {
+        try {
+            if (this.stack) {
+                await this.stack.destroy().catch((e) => console.error("destroy failed:", e));
+                await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
+                fs.rmSync(path.join(SWITCH_STACK, `Pulumi.${this.id}.yaml`), { force: true });
+            }
+        } finally {
+            this.fixture.destroy();
+        }
+    }
+}
+
+export function figuresOf(r: LoadReport) {
+    return { sent: r.sent, rps: Math.round(r.sent / (r.durationMs / 1000)), failed: r.failed, rawKeepAliveResets: r.resets.raw, retriedKeepAliveResets: r.resets.keepalive };
+}
