@@ -1,17 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { dockerStack } from "./stacks/docker";
 import { readSettings } from "./stacks/config";
+import { kubernetesStack } from "./stacks/kubernetes";
 
 // Validated once, before any resource is declared: a bad value fails `pulumi preview` with a
 // message naming the key, and nothing that runs is touched.
 const settings = readSettings();
 
-if (settings.platform !== "docker") {
-    throw new Error(`\`platform\` is "${settings.platform}"; this version deploys only "docker".`);
-}
-const out = dockerStack(`${pulumi.getProject()}-${pulumi.getStack()}`, settings, {
-    dockerHost: new pulumi.Config("docker").get("host"),
-});
+const prefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
+const kube = new pulumi.Config("kubernetes");
+const out = settings.platform === "kubernetes"
+    ? kubernetesStack(prefix, settings, { kubeconfig: kube.get("kubeconfig"), context: kube.get("context") })
+    : dockerStack(prefix, settings, { dockerHost: new pulumi.Config("docker").get("host") });
 
 export const activeColor = out.activeColor;
 export const idleColor = out.idleColor;

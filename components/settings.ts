@@ -52,6 +52,24 @@ export interface ProxySettings {
     bindAddress: string;
 }
 
+/** Kubernetes resource requests and limits of one color's containers. */
+export interface ResourceSettings {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+}
+
+export const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+/** Settings only the Kubernetes flavour reads. */
+export interface KubernetesSettings {
+    namespace: string;
+    serviceType: ServiceType;
+    /** Replicas of the idle color after a switch; "full" keeps it at its own replica count. */
+    idleReplicas: number | "full";
+    resources: Record<Color, ResourceSettings>;
+}
+
 export interface Settings {
     activeColor: Color;
     idleColor: Color;
@@ -60,6 +78,7 @@ export interface Settings {
     green: ColorSettings;
     proxy: ProxySettings;
     health: HealthSettings;
+    kubernetes: KubernetesSettings;
 }
 
 /** Raised for any bad config value; the message is meant for the person who typed it. */
@@ -100,6 +119,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     healthRetries: { type: "integer", default: 10, description: "Health-gate attempts per replica before a switch fails, 1-1000." },
     healthIntervalSeconds: { type: "integer", default: 1, description: "Seconds between health-gate attempts, 1-60." },
     healthDeadlineSeconds: { type: "integer", default: 60, description: "Time limit of the whole health gate in seconds, 1-3600." },
+    namespace: { type: "string", default: "default", description: "Kubernetes: namespace of the Deployments and Services (must exist)." },
+    serviceType: { type: "string", default: "ClusterIP", description: "Kubernetes: type of both Services: ClusterIP, NodePort or LoadBalancer." },
+    idleReplicas: { type: "string", default: "full", description: "Kubernetes: replicas of the idle color after a switch, \"full\" or 0-20." },
+    blueResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of blue's containers ({requests: {cpu, memory}, limits: {...}})." },
+    greenResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of green's containers." },
 };
 
 /** Raw config as Pulumi hands it over: key (without namespace) to its string value. */
@@ -117,6 +141,10 @@ const IMAGE_REF = new RegExp(
     `^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]{1,5})?/)?` +
         `${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
+// Kubernetes quantities as people write them: 250m, 0.5, 128Mi, 1Gi, 1e3 is not accepted.
+const QUANTITY = /^[0-9]+(?:\.[0-9]+)?(?:m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+// RFC 1123 label: what Kubernetes accepts as a namespace name.
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const HEALTH_PATH = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -188,6 +216,47 @@ function address(raw: RawConfig, key: string): string {
     return value;
 }
 
+function resources(raw: RawConfig, key: string): ResourceSettings {
+    const text = raw[key];
+    if (text === undefined || text === "") return {};
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        fail(key, text, "expected a map such as {\"requests\": {\"cpu\": \"250m\", \"memory\": \"128Mi\"}}");
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) fail(key, parsed, "expected a map with `requests` and/or `limits`");
+    const out: ResourceSettings = {};
+    for (const [section, values] of Object.entries(parsed as Record<string, unknown>)) {
+        if (section !== "requests" && section !== "limits") fail(`${key}.${section}`, section, "allowed sections are \"requests\" and \"limits\"");
+        if (values === null || typeof values !== "object" || Array.isArray(values)) fail(`${key}.${section}`, values, "expected a map with `cpu` and/or `memory`");
+        const target: { cpu?: string; memory?: string } = {};
+        for (const [name, q] of Object.entries(values as Record<string, unknown>)) {
+            if (name !== "cpu" && name !== "memory") fail(`${key}.${section}.${name}`, name, "allowed resources are \"cpu\" and \"memory\"");
+            if (typeof q !== "string" && typeof q !== "number") fail(`${key}.${section}.${name}`, q, "expected a quantity such as \"250m\" or \"128Mi\"");
+            if (!QUANTITY.test(String(q))) fail(`${key}.${section}.${name}`, String(q), "expected a quantity such as \"250m\" or \"128Mi\"");
+            target[name] = String(q);
+        }
+        out[section] = target;
+    }
+    return out;
+}
+
+function kubernetes(raw: RawConfig): KubernetesSettings {
+    const namespace = str(raw, "namespace");
+    if (!DNS_LABEL.test(namespace)) fail("namespace", namespace, "expected a Kubernetes namespace name (lower-case letters, digits and -, at most 63)");
+    const idleText = str(raw, "idleReplicas");
+    const idleReplicas = idleText === "full" ? "full" : /^[0-9]+$/.test(idleText) && Number(idleText) <= 20
+        ? Number(idleText)
+        : fail("idleReplicas", idleText, "expected \"full\" or a whole number from 0 to 20");
+    return {
+        namespace,
+        serviceType: oneOf(raw, "serviceType", SERVICE_TYPES),
+        idleReplicas,
+        resources: { blue: resources(raw, "blueResources"), green: resources(raw, "greenResources") },
+    };
+}
+
 function color(raw: RawConfig, c: Color): ColorSettings {
     return {
         image: image(raw, `${c}Image`),
@@ -227,7 +296,7 @@ export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Setting
         intervalSeconds: int(raw, "healthIntervalSeconds", 1, 60),
         deadlineSeconds: int(raw, "healthDeadlineSeconds", 1, 3600),
     };
-    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health };
+    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health, kubernetes: kubernetes(raw) };
 }
 
 /** Parses every key of the namespace, known or not (unknown keys are rejected by name). */

@@ -15,6 +15,10 @@ export function installMocks(): { resources: Registered[] } {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 sink.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
                 const state: Record<string, any> = { ...args.inputs, name: args.inputs.name ?? `${args.name}-c0ffee` };
+                if (args.type.startsWith("kubernetes:")) {
+                    // The kubernetes provider auto-names objects from the logical name.
+                    state.metadata = { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-c0ffee` };
+                }
                 if (args.type === "docker:index/container:Container") {
                     const net = args.inputs.networksAdvanced?.[0]?.name;
                     state.networkDatas = [{ networkName: net, ipAddress: `10.9.0.${ip++}` }];

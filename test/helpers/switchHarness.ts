@@ -42,6 +42,8 @@ export class SwitchHarness {
             "bluegreen:healthRetries": { value: "3" },
             "bluegreen:healthDeadlineSeconds": { value: "10" },
             "e2e:proxy": { value: this.proxy },
+            "e2e:url": { value: this.url },
+            "e2e:previewUrl": { value: this.previewUrl },
         });
         await this.setEndpoints("blue", blue);
         await this.setEndpoints("green", [green]);

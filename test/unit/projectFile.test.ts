@@ -19,6 +19,16 @@ describe("Pulumi.yaml", () => {
         }
     });
 
+    it("ships a Kubernetes example stack that validates", () => {
+        const example = yaml.load(fs.readFileSync(path.join(root, "stacks/kubernetes.example.yaml"), "utf8")) as any;
+        const raw = Object.fromEntries(Object.entries(example.config)
+            .filter(([k]) => k.startsWith("bluegreen:"))
+            .map(([k, v]) => [k.replace(/^bluegreen:/, ""), typeof v === "object" ? JSON.stringify(v) : String(v)]));
+        const s = parseConfig(raw);
+        expect(s.platform).toBe("kubernetes");
+        expect(s.kubernetes).toMatchObject({ namespace: "shop", serviceType: "LoadBalancer", idleReplicas: "full" });
+    });
+
     it("has a dev stack that validates, with blue live", () => {
         const raw = Object.fromEntries(Object.entries(dev.config).map(([k, v]) => [k.replace(/^bluegreen:/, ""), String(v)]));
         const s = parseConfig(raw);

@@ -27,3 +27,6 @@ const sw = new TrafficSwitch(`${e2e.require("proxy")}-switch`, {
 
 export const activeColor = sw.activeColor;
 export const idleColor = s.idleColor;
+// The URLs the fixture published, for the operator commands' tests (scripts/workflow.ts).
+export const url = e2e.get("url");
+export const previewUrl = e2e.get("previewUrl");

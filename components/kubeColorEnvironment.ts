@@ -1,0 +1,69 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Color, ColorSettings, ResourceSettings, imageVersion } from "./settings";
+
+export interface KubeColorEnvironmentArgs {
+    color: Color;
+    settings: ColorSettings;
+    /** Replicas to run now: the color's own count, or `idleReplicas` while it is idle. */
+    replicas: number;
+    resources: ResourceSettings;
+    namespace: string;
+    /** The `app` label shared by both colors and selected by both Services. */
+    app: string;
+    provider?: k8s.Provider;
+}
+
+/**
+ * One color slot on Kubernetes: a Deployment whose pods carry `app`, `color` and `version`
+ * labels and are probed on the health path. Traffic reaches them only through the Services'
+ * selectors; a switch never touches this Deployment.
+ */
+export class KubeColorEnvironment extends pulumi.ComponentResource {
+    /** The image this color runs. */
+    public readonly image: pulumi.Output<string>;
+    /** Name of the Deployment. */
+    public readonly deploymentName: pulumi.Output<string>;
+
+    constructor(name: string, args: KubeColorEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:kubernetes:ColorEnvironment", name, {}, opts);
+        const s = args.settings;
+        const labels = { app: args.app, color: args.color, version: imageVersion(s.image) };
+        const probe = { httpGet: { path: s.healthPath, port: "http" }, periodSeconds: 2, timeoutSeconds: 2 };
+        const secretEnv = new k8s.core.v1.Secret(`${name}-env`, {
+            metadata: { namespace: args.namespace, labels },
+            stringData: pulumi.secret(s.env), // env may carry credentials
+        }, { parent: this, provider: args.provider });
+        const deployment = new k8s.apps.v1.Deployment(name, {
+            metadata: { namespace: args.namespace, labels },
+            spec: {
+                replicas: args.replicas,
+                selector: { matchLabels: { app: args.app, color: args.color } },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [{
+                            name: "app",
+                            image: s.image,
+                            ports: [{ name: "http", containerPort: s.port }],
+                            env: [
+                                { name: "COLOR", value: args.color },
+                                { name: "PORT", value: String(s.port) },
+                                { name: "HEALTH_PATH", value: s.healthPath },
+                            ],
+                            envFrom: [{ secretRef: { name: secretEnv.metadata.name } }],
+                            readinessProbe: { ...probe, failureThreshold: 2 },
+                            livenessProbe: { ...probe, failureThreshold: 5, initialDelaySeconds: 5 },
+                            resources: args.resources,
+                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                        }],
+                    },
+                },
+            },
+        }, { parent: this, provider: args.provider });
+        this.image = pulumi.output(s.image);
+        this.deploymentName = deployment.metadata.name;
+        this.registerOutputs({ image: this.image, deploymentName: this.deploymentName });
+    }
+}

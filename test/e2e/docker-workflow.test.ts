@@ -1,0 +1,76 @@
+/**
+ * The operator's commands (scripts/workflow.ts) against a real stack on the real engine: the
+ * switch harness's stack, whose outputs carry the fixture's `url` and `previewUrl`.
+ */
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONFIG_FILE } from "../../components/nginxConfig";
+import { rollback, status } from "../../scripts/workflow";
+import { dockerCli } from "../helpers/dockerFixture";
+import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
+import { SWITCH_STACK, SwitchHarness } from "../helpers/switchHarness";
+import { ROOT, pulumiEnv, runId } from "../helpers/toolchain";
+
+const h = new SwitchHarness(runId("bgflow"), "nginx");
+
+beforeAll(async () => {
+    await h.start();
+    await h.stack.up();
+});
+afterAll(() => h.destroy());
+
+describe("status and rollback on a real stack", () => {
+    it("status reports the configured color, what url serves, each color's version and health, no drift", async () => {
+        const r = await status(h.stack);
+        expect(r.configuredColor).toBe("blue");
+        expect(r.live).toMatchObject({ color: "blue", version: "1.0.0", healthy: true });
+        expect(r.idle).toMatchObject({ color: "green", version: "2.0.0", healthy: true });
+        expect(r.drift).toBeUndefined();
+    });
+
+    it("`npm run status` prints it and exits 0", () => {
+        const out = execFileSync("npm", ["run", "-s", "status", "--", "--stack", h.id, "--work-dir", SWITCH_STACK], {
+            cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8",
+        });
+        expect(out).toContain(`stack ${h.id}: activeColor (config) = blue`);
+        expect(out).toContain("live traffic matches the config");
+    });
+
+    it("rollback flips to the healthy other color with zero failed requests", async () => {
+        const load = new LoadGenerator(h.url, 240, ["fresh", "keepalive"]);
+        load.run();
+        expect(await rollback(h.stack, () => undefined)).toBe("green");
+        const report = await load.stop();
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect((await getJson(h.url)).json.color).toBe("green");
+        expect((await h.stack.getConfig("bluegreen:activeColor")).value).toBe("green");
+    });
+
+    it("rollback refuses when the other color is unhealthy, and changes nothing", async () => {
+        const sick = h.fixture.color("blue-sick", { image: "bluegreen/demo:1.0.0", color: "blue", env: { HEALTH_STATUS: "503" } });
+        await h.setEndpoints("blue", [sick]);
+        await h.stack.up();
+        await expect(rollback(h.stack, () => undefined)).rejects.toThrow(/refusing to roll back to blue: it is not healthy on the preview URL/);
+        expect((await h.stack.getConfig("bluegreen:activeColor")).value).toBe("green");
+        expect((await getJson(h.url)).json.color).toBe("green");
+    });
+
+    it("status warns when live traffic and config disagree", async () => {
+        dockerCli("exec", h.proxy, "sh", "-c", `sed -i 's#proxy_pass http://bluegreen_green;#proxy_pass http://bluegreen_blue;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        const r = await status(h.stack);
+        expect(r.drift).toContain("config says green is live, but");
+        expect(r.drift).toContain("is served by blue");
+        let exit: { status?: number; stdout?: string } = {};
+        try {
+            execFileSync("npm", ["run", "-s", "status", "--", "--stack", h.id, "--work-dir", SWITCH_STACK], {
+                cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8", stdio: "pipe",
+            });
+        } catch (e) {
+            exit = e as typeof exit;
+        }
+        expect(exit.status).toBe(3);
+        expect(exit.stdout).toContain("WARNING: drift: config says green is live");
+    });
+});

@@ -1,0 +1,107 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, promiseOf, Registered } from "../helpers/mocks";
+
+const sink = installMocks();
+let kubernetesStack: typeof import("../../stacks/kubernetes").kubernetesStack;
+let parseSettings: typeof import("../../components/settings").parseSettings;
+
+const base = { platform: "kubernetes", blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0", blueReplicas: "3", greenReplicas: "3" };
+
+async function declare(raw: Record<string, string>) {
+    const start = sink.resources.length;
+    const out = kubernetesStack("bg-k8s", parseSettings({ ...base, ...raw }));
+    const outputs = { url: await promiseOf(out.url), previewUrl: await promiseOf(out.previewUrl), active: await promiseOf(out.activeColor) };
+    await new Promise((r) => setTimeout(r, 50));
+    return { resources: sink.resources.slice(start), outputs };
+}
+
+const find = (rs: Registered[], type: string, name: string) => rs.find((r) => r.type === type && r.name === name)!;
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SERVICE = "kubernetes:core/v1:Service";
+
+describe("the Kubernetes stack", () => {
+    let blue: Awaited<ReturnType<typeof declare>>;
+    let green: Awaited<ReturnType<typeof declare>>;
+
+    beforeAll(async () => {
+        ({ kubernetesStack } = await import("../../stacks/kubernetes"));
+        ({ parseSettings } = await import("../../components/settings"));
+        blue = await declare({ activeColor: "blue" });
+        green = await declare({ activeColor: "green" });
+    });
+
+    it("declares a Deployment per color and both Services with stable names", () => {
+        const names = (rs: Registered[]) => rs.map((r) => `${r.type}::${r.name}`).sort();
+        expect(names(blue.resources)).toEqual(names(green.resources));
+        expect(names(blue.resources)).toEqual(expect.arrayContaining([
+            `${DEPLOYMENT}::bg-k8s-blue`, `${DEPLOYMENT}::bg-k8s-green`,
+            `${SERVICE}::bg-k8s-production`, `${SERVICE}::bg-k8s-preview`,
+            "pulumi-nodejs:dynamic:Resource::bg-k8s-gate",
+        ]));
+    });
+
+    it("labels pods with app, color and version and probes them on the health path", () => {
+        const d = find(blue.resources, DEPLOYMENT, "bg-k8s-green").inputs;
+        expect(d.spec.template.metadata.labels).toEqual({ app: "bg-k8s", color: "green", version: "2.0.0" });
+        expect(d.spec.selector.matchLabels).toEqual({ app: "bg-k8s", color: "green" });
+        const c = d.spec.template.spec.containers[0];
+        expect(c.readinessProbe.httpGet).toEqual({ path: "/health", port: "http" });
+        expect(c.livenessProbe.httpGet).toEqual({ path: "/health", port: "http" });
+        expect(c.ports).toEqual([{ name: "http", containerPort: 8080 }]);
+        expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(d.spec.replicas).toBe(3);
+    });
+
+    it("the production Service selects the active color and the preview Service the idle one", () => {
+        expect(find(blue.resources, SERVICE, "bg-k8s-production").inputs.spec.selector).toEqual({ app: "bg-k8s", color: "blue" });
+        expect(find(blue.resources, SERVICE, "bg-k8s-preview").inputs.spec.selector).toEqual({ app: "bg-k8s", color: "green" });
+        expect(find(green.resources, SERVICE, "bg-k8s-production").inputs.spec.selector).toEqual({ app: "bg-k8s", color: "green" });
+        expect(find(blue.resources, SERVICE, "bg-k8s-production").inputs.spec.type).toBe("ClusterIP");
+        expect(blue.outputs.url).toBe("http://bg-k8s-production-c0ffee.default.svc.cluster.local:8080");
+    });
+
+    it("changing activeColor changes only the Services' selectors and the readiness gate, never a Deployment", () => {
+        const key = (r: Registered) => `${r.type}::${r.name}`;
+        const g = new Map(green.resources.map((r) => [key(r), r]));
+        const strip = (r: Registered) => JSON.stringify(r.inputs, (k, v) => (k === "__provider" ? undefined : v));
+        const changed = blue.resources.filter((r) => strip(r) !== strip(g.get(key(r))!)).map(key).sort();
+        expect(changed).toEqual([
+            `${SERVICE}::bg-k8s-preview`, `${SERVICE}::bg-k8s-production`, "pulumi-nodejs:dynamic:Resource::bg-k8s-gate",
+        ].sort());
+        const gate = find(green.resources, "pulumi-nodejs:dynamic:Resource", "bg-k8s-gate").inputs;
+        expect(gate).toMatchObject({ activeColor: "green", namespace: "default", deadlineSeconds: 60 });
+    });
+
+    it("idleReplicas scales only the idle color, and the preview shows it", async () => {
+        const r = await declare({ activeColor: "blue", idleReplicas: "0" });
+        expect(find(r.resources, DEPLOYMENT, "bg-k8s-blue").inputs.spec.replicas).toBe(3);
+        expect(find(r.resources, DEPLOYMENT, "bg-k8s-green").inputs.spec.replicas).toBe(0);
+    });
+
+    it("takes the Service type, namespace and resources from config", async () => {
+        const r = await declare({
+            activeColor: "blue", serviceType: "LoadBalancer", namespace: "shop",
+            blueResources: JSON.stringify({ requests: { cpu: "250m", memory: "128Mi" }, limits: { memory: "256Mi" } }),
+        });
+        const svc = find(r.resources, SERVICE, "bg-k8s-production").inputs;
+        expect(svc.spec.type).toBe("LoadBalancer");
+        expect(svc.metadata.namespace).toBe("shop");
+        expect(find(r.resources, DEPLOYMENT, "bg-k8s-blue").inputs.spec.template.spec.containers[0].resources)
+            .toEqual({ requests: { cpu: "250m", memory: "128Mi" }, limits: { memory: "256Mi" } });
+    });
+});
+
+describe("Kubernetes keys", () => {
+    it.each([
+        [{ namespace: "Shop_1" }, '`namespace` is "Shop_1"; expected a Kubernetes namespace name'],
+        [{ serviceType: "ExternalName" }, '`serviceType` is "ExternalName"; allowed values are "ClusterIP" and "NodePort" and "LoadBalancer".'],
+        [{ idleReplicas: "half" }, '`idleReplicas` is "half"; expected "full" or a whole number from 0 to 20'],
+        [{ idleReplicas: "21" }, '`idleReplicas` is "21"; expected "full" or a whole number from 0 to 20'],
+        [{ blueResources: JSON.stringify({ requests: { cpu: "lots" } }) }, '`blueResources.requests.cpu` is "lots"; expected a quantity'],
+        [{ greenResources: JSON.stringify({ limit: {} }) }, '`greenResources.limit` is "limit"; allowed sections are "requests" and "limits"'],
+        [{ greenResources: JSON.stringify({ limits: { gpu: "1" } }) }, '`greenResources.limits.gpu` is "gpu"; allowed resources are "cpu" and "memory"'],
+    ])("rejects %j", async (raw, message) => {
+        const { parseSettings: parse } = await import("../../components/settings");
+        expect(() => parse(raw as Record<string, string>)).toThrow(message);
+    });
+});
