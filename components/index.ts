@@ -6,3 +6,6 @@ export * from "./settings";
 export * from "./traefikProxy";
 export * from "./traefikConfig";
 export * from "./previewSummary";
+export * from "./proxySwitch";
+export * from "./kubeColorEnvironment";
+export * from "./deploymentReadyGate";

@@ -1,27 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    CONFIG_DIR, CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, STATUS_PATH,
-    generationOf, renderBootstrapConfig, renderNginxConfig,
-} from "./nginxConfig";
-import { Color, HealthSettings, ProxySettings } from "./settings";
+import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, STATUS_PATH, renderBootstrapConfig, renderNginxConfig } from "./nginxConfig";
+import { ProxyArgsBase, declareSwitch } from "./proxySwitch";
+import { Color, ProxySettings } from "./settings";
 import { TrafficSwitch } from "./trafficSwitch";
 
-export interface ColorTarget {
-    image: pulumi.Input<string>;
-    endpoints: pulumi.Input<string[]>;
-    healthUrls: pulumi.Input<string[]>;
-}
-
-export interface NginxProxyArgs {
+export interface NginxProxyArgs extends ProxyArgsBase {
     settings: ProxySettings;
-    health: HealthSettings;
-    activeColor: Color;
-    colors: Record<Color, ColorTarget>;
-    networkName: pulumi.Input<string>;
-    /** Engine address for the traffic switch's docker CLI; the docker CLI's default if unset. */
-    dockerHost?: string;
-    labels?: Record<string, string>;
 }
 
 /** nginx's master binds low ports and drops to its worker user; nothing else is granted. */
@@ -71,23 +56,13 @@ export class NginxProxy extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this });
 
-        const upstreams = pulumi.all([args.colors.blue.endpoints, args.colors.green.endpoints])
-            .apply(([blue, green]) => ({ blue, green }));
-        const routing = upstreams.apply((u) => ({ activeColor: args.activeColor, upstreams: u }));
-        this.trafficSwitch = new TrafficSwitch(`${name}-switch`, {
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, {
             kind: "nginx",
-            container: container.name,
-            dockerHost: args.dockerHost,
-            activeColor: args.activeColor,
-            images: { blue: args.colors.blue.image, green: args.colors.green.image },
-            config: routing.apply(renderNginxConfig),
-            generation: routing.apply(generationOf),
+            render: renderNginxConfig,
             configFile: CONFIG_FILE,
             configDir: CONFIG_DIR,
             statusUrl: `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
-            gateUrls: args.colors[args.activeColor].healthUrls,
-            health: args.health,
-        }, { parent: this });
+        });
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

@@ -185,20 +185,24 @@ function healthPath(raw: RawConfig, key: string): string {
     return value;
 }
 
-function env(raw: RawConfig, key: string): Record<string, string> {
+/** A structured (object) key: `{}` when unset; `expected` says what a good value looks like. */
+function objectKey(raw: RawConfig, key: string, expected: string): Record<string, unknown> {
     const text = raw[key];
     if (text === undefined || text === "") return {};
     let parsed: unknown;
     try {
         parsed = JSON.parse(text);
     } catch {
-        fail(key, text, "expected a map of variable names to values, e.g. `pulumi config set --path " + key + ".LOG_LEVEL debug`");
+        fail(key, text, expected);
     }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        fail(key, parsed, "expected a map of variable names to values");
-    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) fail(key, parsed, expected);
+    return parsed as Record<string, unknown>;
+}
+
+function env(raw: RawConfig, key: string): Record<string, string> {
+    const parsed = objectKey(raw, key, `expected a map of variable names to values, e.g. \`pulumi config set --path ${key}.LOG_LEVEL debug\``);
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    for (const [name, value] of Object.entries(parsed)) {
         if (!ENV_NAME.test(name)) fail(`${key}.${name}`, name, "variable names are letters, digits and _, not starting with a digit");
         if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
             fail(`${key}.${name}`, value, "expected a string, number or boolean");
@@ -217,17 +221,9 @@ function address(raw: RawConfig, key: string): string {
 }
 
 function resources(raw: RawConfig, key: string): ResourceSettings {
-    const text = raw[key];
-    if (text === undefined || text === "") return {};
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(text);
-    } catch {
-        fail(key, text, "expected a map such as {\"requests\": {\"cpu\": \"250m\", \"memory\": \"128Mi\"}}");
-    }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) fail(key, parsed, "expected a map with `requests` and/or `limits`");
+    const parsed = objectKey(raw, key, "expected a map with `requests` and/or `limits`, such as {\"requests\": {\"cpu\": \"250m\", \"memory\": \"128Mi\"}}");
     const out: ResourceSettings = {};
-    for (const [section, values] of Object.entries(parsed as Record<string, unknown>)) {
+    for (const [section, values] of Object.entries(parsed)) {
         if (section !== "requests" && section !== "limits") fail(`${key}.${section}`, section, "allowed sections are \"requests\" and \"limits\"");
         if (values === null || typeof values !== "object" || Array.isArray(values)) fail(`${key}.${section}`, values, "expected a map with `cpu` and/or `memory`");
         const target: { cpu?: string; memory?: string } = {};

@@ -1,22 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { generationOf } from "./nginxConfig";
-import type { ColorTarget } from "./nginxProxy";
-import { Color, HealthSettings, ProxySettings } from "./settings";
+import { ProxyArgsBase, declareSwitch } from "./proxySwitch";
+import { Color, ProxySettings } from "./settings";
 import {
     TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT,
     TRAEFIK_STATUS_PATH, renderTraefikConfig, traefikArgs,
 } from "./traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
-export interface TraefikProxyArgs {
+export interface TraefikProxyArgs extends ProxyArgsBase {
     settings: ProxySettings;
-    health: HealthSettings;
-    activeColor: Color;
-    colors: Record<Color, ColorTarget>;
-    networkName: pulumi.Input<string>;
-    dockerHost?: string;
-    labels?: Record<string, string>;
 }
 
 /** Traefik binds its two entry points and nothing else. */
@@ -57,22 +50,13 @@ export class TraefikProxy extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this });
 
-        const routing = pulumi.all([args.colors.blue.endpoints, args.colors.green.endpoints])
-            .apply(([blue, green]) => ({ activeColor: args.activeColor, upstreams: { blue, green } }));
-        this.trafficSwitch = new TrafficSwitch(`${name}-switch`, {
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, {
             kind: "traefik",
-            container: container.name,
-            dockerHost: args.dockerHost,
-            activeColor: args.activeColor,
-            images: { blue: args.colors.blue.image, green: args.colors.green.image },
-            config: routing.apply(renderTraefikConfig),
-            generation: routing.apply(generationOf),
+            render: renderTraefikConfig,
             configFile: TRAEFIK_CONFIG_FILE,
             configDir: TRAEFIK_CONFIG_DIR,
             statusUrl: `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}`,
-            gateUrls: args.colors[args.activeColor].healthUrls,
-            health: args.health,
-        }, { parent: this });
+        });
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NginxConfigInput, generationOf } from "./nginxConfig";
+import { Color, HealthSettings, ProxyKind } from "./settings";
+import { TrafficSwitch } from "./trafficSwitch";
+
+/** What a proxy needs to know about one color. */
+export interface ColorTarget {
+    image: pulumi.Input<string>;
+    endpoints: pulumi.Input<string[]>;
+    healthUrls: pulumi.Input<string[]>;
+}
+
+/** The arguments both Docker proxies take. */
+export interface ProxyArgsBase {
+    health: HealthSettings;
+    activeColor: Color;
+    colors: Record<Color, ColorTarget>;
+    networkName: pulumi.Input<string>;
+    /** Engine address for the traffic switch's docker CLI; the docker CLI's default if unset. */
+    dockerHost?: string;
+    labels?: Record<string, string>;
+}
+
+/** How one kind of proxy stores and reports its configuration. */
+export interface SwitchBackend {
+    kind: ProxyKind;
+    render(input: NginxConfigInput): string;
+    configFile: string;
+    configDir: string;
+    statusUrl: string;
+}
+
+/** Declares the traffic switch of a proxy container, routing per `args.activeColor`. */
+export function declareSwitch(name: string, parent: pulumi.Resource, container: pulumi.Input<string>, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {
+    const routing = pulumi.all([args.colors.blue.endpoints, args.colors.green.endpoints])
+        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, upstreams: { blue, green } }));
+    return new TrafficSwitch(name, {
+        kind: backend.kind,
+        container,
+        dockerHost: args.dockerHost,
+        activeColor: args.activeColor,
+        images: { blue: args.colors.blue.image, green: args.colors.green.image },
+        config: routing.apply((r) => backend.render(r)),
+        generation: routing.apply(generationOf),
+        configFile: backend.configFile,
+        configDir: backend.configDir,
+        statusUrl: backend.statusUrl,
+        gateUrls: args.colors[args.activeColor].healthUrls,
+        health: args.health,
+    }, { parent });
+}
