@@ -221,3 +221,12 @@ describe("config validation of the real program (index.ts) through the real CLI"
         expect((await getJson(url)).json.color).toBe("blue");
     });
 });
+
+describe("teardown", () => {
+    it("destroy removes the stack and leaves no container, volume or network behind", async () => {
+        const ws = h.stack.workspace;
+        await h.destroy();
+        expect(h.fixture.leftovers()).toEqual([]);
+        expect((await ws.listStacks()).map((st) => st.name)).not.toContain(h.id);
+    });
+});

@@ -73,6 +73,20 @@ describe("the traffic switch with proxyKind traefik", () => {
         expect((await getJson(h.url)).json.color).toBe(color);
     });
 
+    it("a new version on the idle color reaches previewUrl while url keeps serving the live one, zero failed requests", async () => {
+        const live = (await getJson(h.url)).json.color as Color;
+        const idle: Color = live === "blue" ? "green" : "blue";
+        const next = h.fixture.color(`${idle}-v9`, { image: "bluegreen/demo:2.0.0", color: idle, env: { APP_VERSION: "9.0.0" } });
+        await h.setEndpoints(idle, [next]);
+        const load = new LoadGenerator(h.url, 240);
+        load.run();
+        expect((await h.stack.up()).summary.result).toBe("succeeded");
+        const report = await load.stop();
+        expect(report.failed.fresh + report.failed.keepalive + report.failed.raw, failuresOf(report, "raw")).toBe(0);
+        expect(report.samples.every((s) => s.color === live)).toBe(true);
+        expect((await getJson(h.previewUrl)).json).toMatchObject({ color: idle, version: "9.0.0" });
+    });
+
     it("the health gate refuses to move traffic to an unhealthy color; url keeps serving the live one", async () => {
         const live = (await getJson(h.url)).json.color as Color;
         const target: Color = live === "blue" ? "green" : "blue";
@@ -104,5 +118,14 @@ describe("the traffic switch with proxyKind traefik", () => {
         expect((await h.stack.up()).summary.result).toBe("succeeded");
         for (let i = 0; i < 10; i++) expect((await getJson(h.url)).json.color).toBe(live);
         expect((await h.stack.preview()).changeSummary).toEqual({ same: 2 });
+    });
+});
+
+describe("teardown", () => {
+    it("destroy removes the stack and leaves no container, volume or network behind", async () => {
+        const ws = h.stack.workspace;
+        await h.destroy();
+        expect(h.fixture.leftovers()).toEqual([]);
+        expect((await ws.listStacks()).map((st) => st.name)).not.toContain(h.id);
     });
 });

@@ -19,6 +19,7 @@ export class SwitchHarness {
     url = "";
     previewUrl = "";
     proxy = "";
+    private destroyed = false;
 
     constructor(readonly id: string, readonly kind: ProxyKind) {
         this.fixture = new DockerFixture(id);
@@ -71,8 +72,10 @@ export class SwitchHarness {
         return { result, report, after, upStart, upEnd, win: flipWindow(report.samples, from, to) };
     }
 
-    /** Destroys and removes the stack, then every container, volume and network of the fixture. */
+    /** Destroys and removes the stack, then every container, volume and network of the fixture. Idempotent. */
     async destroy(): Promise<void> {
+        if (this.destroyed) return;
+        this.destroyed = true;
         try {
             if (this.stack) {
                 await this.stack.destroy().catch((e) => console.error("destroy failed:", e));
