@@ -1,9 +1,14 @@
 /**
  * The operator's commands, on top of the program, through the Automation API:
  *
+ *   npm run deploy   -- --image REF [--stack dev] [--dry-run]
  *   npm run status   [-- --stack dev]
- *   npm run rollback [-- --stack dev] [--yes]
+ *   npm run rollback [-- --stack dev]
  *
+ * `deploy` puts the image on the idle color and runs `up`, waits until that color is healthy
+ * on `previewUrl`, smoke-tests it there, flips `activeColor` and runs `up`, and verifies that
+ * `url` serves it. On any failure it restores the previous config, converges (`up`) and fails
+ * with the reason. `--dry-run` shows the preview of the whole change and changes nothing.
  * `status` shows the active color per config, what `url` really serves (a live request), the
  * version and health of each color (the live one through `url`, the idle one through
  * `previewUrl`) and warns when live traffic and config disagree (drift). `rollback` flips to
@@ -99,6 +104,87 @@ export async function rollback(stack: Stack, log: (s: string) => void = console.
     return target;
 }
 
+async function waitHealthy(base: string, healthPath: string, deadlineSeconds: number): Promise<ColorStatus> {
+    const until = Date.now() + deadlineSeconds * 1000;
+    let last = await probe(base, healthPath);
+    while (!last.healthy && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 1000));
+        last = await probe(base, healthPath);
+    }
+    return last;
+}
+
+export interface DeployOptions {
+    dryRun?: boolean;
+    log?: (line: string) => void;
+}
+
+/** One-command deploy with automatic rollback; returns the color now live. */
+export async function deploy(stack: Stack, image: string, opts: DeployOptions = {}): Promise<Color> {
+    const log = opts.log ?? console.log;
+    const config = await stack.getAllConfig();
+    const active = (config["bluegreen:activeColor"]?.value ?? "blue") as Color;
+    const idle = otherColor(active);
+    const imageKey = `bluegreen:${idle}Image`;
+    const previous = { activeColor: active, image: config[imageKey]?.value };
+    const deadline = Number(config["bluegreen:healthDeadlineSeconds"]?.value ?? 60);
+    const healthPath = config[`bluegreen:${idle}HealthPath`]?.value ?? "/health";
+    const restore = async () => {
+        await stack.setConfig("bluegreen:activeColor", { value: previous.activeColor });
+        if (previous.image === undefined) await stack.removeConfig(imageKey);
+        else await stack.setConfig(imageKey, { value: previous.image });
+    };
+    const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+        const t = Date.now();
+        log(`→ ${what}`);
+        const r = await f();
+        log(`  ✓ ${what} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        return r;
+    };
+
+    await stack.setConfig(imageKey, { value: image });
+    if (opts.dryRun) {
+        try {
+            await stack.setConfig("bluegreen:activeColor", { value: idle });
+            const pre = await stack.preview();
+            log(`dry run: ${image} on ${idle}, then traffic ${active} → ${idle}: ${JSON.stringify(pre.changeSummary)}`);
+            log(pre.stdout);
+        } finally {
+            await restore();
+        }
+        return active;
+    }
+    try {
+        await timed(`put ${image} on ${idle} (idle) and \`pulumi up\``, () => stack.up({ onOutput: () => undefined }));
+        const outputs = await stack.outputs();
+        const previewUrl = outputs.previewUrl?.value as string;
+        const url = outputs.url?.value as string;
+        const health = await timed(`wait until ${idle} is healthy on ${previewUrl}${healthPath}`, () => waitHealthy(previewUrl, healthPath, deadline));
+        if (!health.healthy) throw new Error(`${idle} did not become healthy within ${deadline} s: ${health.detail}`);
+        await timed(`smoke-test ${previewUrl}`, async () => {
+            const res = await fetch(previewUrl, { signal: AbortSignal.timeout(5000) });
+            if (res.status < 200 || res.status > 299) throw new Error(`smoke test: GET ${previewUrl} answered ${res.status}`);
+        });
+        await stack.setConfig("bluegreen:activeColor", { value: idle });
+        await timed(`switch traffic ${active} → ${idle} (\`pulumi up\`)`, () => stack.up({ onOutput: () => undefined }));
+        await timed(`verify ${url} serves ${idle}`, async () => {
+            for (let i = 0; i < 5; i++) {
+                const s = await probe(url, healthPath);
+                if (s.color !== idle) throw new Error(`after the switch ${url} is served by ${s.color ?? "?"}: ${s.detail}`);
+            }
+        });
+        log(`deployed ${image}: ${idle} is live`);
+        return idle;
+    } catch (e) {
+        const reason = (e as Error).message.split("\n").find((l) => l.includes("health gate") || l.includes("error:")) ?? (e as Error).message;
+        log(`✗ ${reason.trim()}`);
+        log(`→ rolling back: restoring the previous config (${previous.activeColor} live, ${idle} on ${previous.image ?? "its default image"}) and converging`);
+        await restore();
+        await stack.up({ onOutput: () => undefined });
+        throw new Error(`deploy of ${image} failed and was rolled back: ${reason.trim()}`);
+    }
+}
+
 function arg(name: string, argv: string[]): string | undefined {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -114,8 +200,12 @@ async function main(argv: string[]) {
         process.exitCode = r.drift ? 3 : 0;
     } else if (command === "rollback") {
         await rollback(stack);
+    } else if (command === "deploy") {
+        const image = arg("image", argv);
+        if (!image) throw new Error("deploy needs --image REF");
+        await deploy(stack, image, { dryRun: argv.includes("--dry-run") });
     } else {
-        throw new Error(`unknown command "${command}"; allowed: status, rollback`);
+        throw new Error(`unknown command "${command}"; allowed: deploy, status, rollback`);
     }
 }
 

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_FILE } from "../../components/nginxConfig";
-import { rollback, status } from "../../scripts/workflow";
+import { deploy, rollback, status } from "../../scripts/workflow";
 import { dockerCli } from "../helpers/dockerFixture";
 import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
 import { SWITCH_STACK, SwitchHarness } from "../helpers/switchHarness";
@@ -72,5 +72,62 @@ describe("status and rollback on a real stack", () => {
         }
         expect(exit.status).toBe(3);
         expect(exit.stdout).toContain("WARNING: drift: config says green is live");
+    });
+});
+
+describe("deploy on a real stack whose colors follow `<color>Image`", () => {
+    const d = new SwitchHarness(runId("bgdeploy"), "nginx");
+    const broken = "bluegreen/demo:2.1.0-broken";
+
+    beforeAll(async () => {
+        await d.start({ manageColors: true, images: { blue: "bluegreen/demo:1.0.0", green: "bluegreen/demo:1.0.0" } });
+        await d.stack.up();
+        // A release whose health check fails: the demo image with HEALTH_STATUS=503 baked in.
+        execFileSync("docker", ["build", "-q", "-t", broken, "-"], {
+            input: "FROM bluegreen/demo:2.0.0\nENV HEALTH_STATUS=503 APP_VERSION=2.1.0\n", env: { ...process.env, DOCKER_BUILDKIT: "0" },
+        });
+    });
+    afterAll(async () => {
+        await d.destroy();
+        execFileSync("docker", ["rmi", "-f", broken]);
+    });
+
+    it("--dry-run shows the previews and changes nothing", async () => {
+        const lines: string[] = [];
+        expect(await deploy(d.stack, "bluegreen/demo:2.0.0", { dryRun: true, log: (l) => lines.push(l) })).toBe("blue");
+        expect(lines.join("\n")).toMatch(/dry run: bluegreen\/demo:2.0.0 on green, then traffic blue → green/);
+        expect((await d.stack.getConfig("bluegreen:greenImage")).value).toBe("bluegreen/demo:1.0.0");
+        expect((await d.stack.getConfig("bluegreen:activeColor")).value).toBe("blue");
+        expect((await d.stack.preview()).changeSummary).toEqual({ same: 4 });
+    });
+
+    it("a deploy that succeeds: the new version on green, smoke-tested, switched, verified, zero failed requests", async () => {
+        const load = new LoadGenerator(d.url, 240, ["fresh", "keepalive"]);
+        load.run();
+        const lines: string[] = [];
+        expect(await deploy(d.stack, "bluegreen/demo:2.0.0", { log: (l) => lines.push(l) })).toBe("green");
+        const report = await load.stop();
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect((await getJson(d.url)).json).toMatchObject({ color: "green", version: "2.0.0" });
+        expect(lines.filter((l) => l.startsWith("  ✓"))).toHaveLength(5);
+        expect(lines.join("\n")).toMatch(/✓ switch traffic blue → green \(`pulumi up`\) \(\d+\.\d s\)/);
+    });
+
+    it("a deploy whose version fails its health check is rolled back, with zero failed requests on url", async () => {
+        await d.stack.setConfig("bluegreen:healthDeadlineSeconds", { value: "8" });
+        const load = new LoadGenerator(d.url, 240, ["fresh", "keepalive"]);
+        load.run();
+        const lines: string[] = [];
+        const error = await deploy(d.stack, broken, { log: (l) => lines.push(l) }).then(() => undefined, (e: Error) => e);
+        const report = await load.stop();
+        expect(String(error)).toMatch(/deploy of bluegreen\/demo:2.1.0-broken failed and was rolled back: blue did not become healthy within 8 s/);
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(report.samples.every((s) => s.color === "green")).toBe(true);
+        expect((await d.stack.getConfig("bluegreen:blueImage")).value).toBe("bluegreen/demo:1.0.0");
+        expect((await d.stack.getConfig("bluegreen:activeColor")).value).toBe("green");
+        expect((await getJson(d.previewUrl)).json).toMatchObject({ color: "blue", version: "1.0.0" });
+        expect((await d.stack.preview()).changeSummary).toEqual({ same: 4 });
     });
 });

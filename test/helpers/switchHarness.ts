@@ -25,29 +25,38 @@ export class SwitchHarness {
         this.fixture = new DockerFixture(id);
     }
 
-    /** Starts blue (two replicas), green and the proxy, and creates the stack (blue live). */
-    async start(): Promise<void> {
+    /**
+     * Starts blue (two replicas), green and the proxy, and creates the stack (blue live). With
+     * `manageColors`, the stack itself runs one container per color from `<color>Image`.
+     */
+    async start(opts: { manageColors?: boolean; images?: Record<"blue" | "green", string> } = {}): Promise<void> {
         const live = await freePort();
         const preview = await freePort();
         this.url = `http://127.0.0.1:${live}`;
         this.previewUrl = `http://127.0.0.1:${preview}`;
-        const blue = [0, 1].map((i) => this.fixture.color(`blue-${i}`, { image: "bluegreen/demo:1.0.0", color: "blue" }));
-        const green = this.fixture.color("green-0", { image: "bluegreen/demo:2.0.0", color: "green" });
+        const images = opts.images ?? { blue: "bluegreen/demo:1.0.0", green: "bluegreen/demo:2.0.0" };
         this.proxy = this.kind === "traefik" ? this.fixture.traefikProxy(live, preview) : this.fixture.proxy("bluegreen/nginx:1.22", live, preview);
         this.stack = await LocalWorkspace.createStack({ stackName: this.id, workDir: SWITCH_STACK }, await workspaceOptions());
         await this.stack.setAllConfig({
             "bluegreen:activeColor": { value: "blue" },
             "bluegreen:proxyKind": { value: this.kind },
-            "bluegreen:blueImage": { value: "bluegreen/demo:1.0.0" },
-            "bluegreen:greenImage": { value: "bluegreen/demo:2.0.0" },
+            "bluegreen:blueImage": { value: images.blue },
+            "bluegreen:greenImage": { value: images.green },
             "bluegreen:healthRetries": { value: "3" },
             "bluegreen:healthDeadlineSeconds": { value: "10" },
             "e2e:proxy": { value: this.proxy },
             "e2e:url": { value: this.url },
             "e2e:previewUrl": { value: this.previewUrl },
+            "e2e:network": { value: this.fixture.network },
+            "e2e:label": { value: this.fixture.label },
+            "e2e:manageColors": { value: String(opts.manageColors === true) },
         });
-        await this.setEndpoints("blue", blue);
-        await this.setEndpoints("green", [green]);
+        if (!opts.manageColors) {
+            const blue = [0, 1].map((i) => this.fixture.color(`blue-${i}`, { image: images.blue, color: "blue" }));
+            const green = this.fixture.color("green-0", { image: images.green, color: "green" });
+            await this.setEndpoints("blue", blue);
+            await this.setEndpoints("green", [green]);
+        }
     }
 
     async setColor(c: Color): Promise<void> {

@@ -6,22 +6,34 @@ import {
 import { TrafficSwitch } from "../../../components/trafficSwitch";
 import { readSettings } from "../../../stacks/config";
 
+import { TestColor } from "./testColor";
+
 const s = readSettings("bluegreen");
 const e2e = new pulumi.Config("e2e");
-const upstreams = { blue: e2e.requireObject<string[]>("blueEndpoints"), green: e2e.requireObject<string[]>("greenEndpoints") };
-const routing = { activeColor: s.activeColor, upstreams };
+// With e2e:manageColors the stack runs one container per color from `<color>Image` and
+// `<color>Env`, as the program does; otherwise the test gives the endpoints of its own containers.
+const managed = e2e.getBoolean("manageColors") === true;
+const colorOf = (c: "blue" | "green") =>
+    new TestColor(`${e2e.require("proxy")}-${c}`, {
+        name: `${e2e.require("proxy")}-${c}`, image: s[c].image, color: c, env: s[c].env,
+        network: e2e.require("network"), label: e2e.require("label"),
+    }).endpoint.apply((e) => [e]);
+const upstreams = managed
+    ? { blue: colorOf("blue"), green: colorOf("green") }
+    : { blue: pulumi.output(e2e.requireObject<string[]>("blueEndpoints")), green: pulumi.output(e2e.requireObject<string[]>("greenEndpoints")) };
+const routing = pulumi.all([upstreams.blue, upstreams.green]).apply(([blue, green]) => ({ activeColor: s.activeColor, upstreams: { blue, green } }));
 const traefik = s.proxy.kind === "traefik";
 const sw = new TrafficSwitch(`${e2e.require("proxy")}-switch`, {
     kind: s.proxy.kind,
     container: e2e.require("proxy"),
     activeColor: s.activeColor,
     images: { blue: s.blue.image, green: s.green.image },
-    config: traefik ? renderTraefikConfig(routing) : renderNginxConfig(routing),
-    generation: generationOf(routing),
+    config: routing.apply((r) => (traefik ? renderTraefikConfig(r) : renderNginxConfig(r))),
+    generation: routing.apply(generationOf),
     configFile: traefik ? TRAEFIK_CONFIG_FILE : CONFIG_FILE,
     configDir: traefik ? TRAEFIK_CONFIG_DIR : CONFIG_DIR,
     statusUrl: traefik ? `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}` : `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
-    gateUrls: upstreams[s.activeColor].map((e) => `http://${e}${s[s.activeColor].healthPath}`),
+    gateUrls: upstreams[s.activeColor].apply((eps) => eps.map((e) => `http://${e}${s[s.activeColor].healthPath}`)),
     health: s.health,
 });
 

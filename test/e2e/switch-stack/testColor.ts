@@ -1,0 +1,44 @@
+/**
+ * Test-only stand-in for ColorEnvironment's docker.Container (the docker provider plugin cannot
+ * be built here): one demo container per color, created and replaced with the docker CLI, so
+ * that changing `<color>Image` in the harness stack starts a new container as the program would.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type * as childProcess from "node:child_process";
+
+interface State { name: string; image: string; color: string; network: string; label: string; env: Record<string, string>; endpoint?: string }
+
+function docker(args: string[]): string {
+    const { execFileSync } = require("child_process") as typeof childProcess;
+    return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+function start(s: State): State {
+    const name = `${s.name}-${Date.now().toString(36)}`;
+    const env = Object.entries({ COLOR: s.color, ...s.env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    docker(["run", "-d", "--name", name, "--label", s.label, "--network", s.network, "--restart", "unless-stopped",
+        "--security-opt", "no-new-privileges", "--cap-drop", "ALL", ...env, s.image]);
+    const ip = docker(["inspect", "-f", `{{(index .NetworkSettings.Networks "${s.network}").IPAddress}}`, name]);
+    return { ...s, name, endpoint: `${ip}:8080` };
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id, olds: State, news: State) {
+        const replace = olds.image !== news.image || JSON.stringify(olds.env) !== JSON.stringify(news.env);
+        return { changes: replace, replaces: replace ? ["image"] : [], deleteBeforeReplace: false };
+    },
+    async create(inputs: State) {
+        const s = start(inputs);
+        return { id: s.name, outs: s };
+    },
+    async delete(id: string) {
+        docker(["rm", "-f", id]);
+    },
+};
+
+export class TestColor extends pulumi.dynamic.Resource {
+    declare public readonly endpoint: pulumi.Output<string>;
+    constructor(name: string, args: Omit<State, "endpoint">) {
+        super(provider, name, { ...args, endpoint: undefined });
+    }
+}
