@@ -13,7 +13,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
-import { CONFIG_FILE } from "../components/nginxConfig";
 import { DockerFixture, dockerCli, freePort } from "../test/helpers/dockerFixture";
 import { LoadGenerator, Sample } from "../test/helpers/load";
 import { ROOT, pulumiEnv, runId } from "../test/helpers/toolchain";
@@ -297,7 +296,6 @@ async function main() {
         const direct = await maxThroughput(`http://${endpoints.blue}/`);
         const proxied = await maxThroughput(`http://127.0.0.1:${livePort}/`);
         proxyOverhead = { directRps: direct.rps, proxiedRps: proxied.rps, directP99Ms: direct.p99, proxiedP99Ms: proxied.p99 };
-        void CONFIG_FILE;
     } finally {
         spawnSync("pulumi", ["destroy", "--yes", "--stack", stack, "--non-interactive"], { cwd: SWITCH_STACK, env: { ...process.env, ...env } });
         spawnSync("pulumi", ["stack", "rm", stack, "--yes", "--force", "--non-interactive"], { cwd: SWITCH_STACK, env: { ...process.env, ...env } });

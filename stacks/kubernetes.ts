@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DeploymentReadyGate } from "../components/deploymentReadyGate";
 import { KubeColorEnvironment } from "../components/kubeColorEnvironment";
-import { COLORS, Color, Settings } from "../components/settings";
+import { Color, Settings } from "../components/settings";
 import type { StackOutputs } from "./docker";
 
 export interface KubernetesOptions {
@@ -55,7 +55,6 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
 
     const urlOf = (svc: k8s.core.v1.Service, port: number) =>
         svc.metadata.name.apply((n) => `http://${n}.${k.namespace}.svc.cluster.local:${port}`);
-    void COLORS;
     return {
         activeColor: pulumi.output(s.activeColor),
         idleColor: pulumi.output(s.idleColor),

@@ -9,7 +9,7 @@ import { TRAEFIK_CONFIG_FILE } from "../../components/traefikConfig";
 import { Color } from "../../components/settings";
 import { dockerCli } from "../helpers/dockerFixture";
 import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
-import { SwitchHarness, figuresOf } from "../helpers/switchHarness";
+import { SwitchHarness, expectCleanTeardown, figuresOf } from "../helpers/switchHarness";
 import { runId } from "../helpers/toolchain";
 
 const h = new SwitchHarness(runId("bgtraefik"), "traefik");
@@ -122,10 +122,5 @@ describe("the traffic switch with proxyKind traefik", () => {
 });
 
 describe("teardown", () => {
-    it("destroy removes the stack and leaves no container, volume or network behind", async () => {
-        const ws = h.stack.workspace;
-        await h.destroy();
-        expect(h.fixture.leftovers()).toEqual([]);
-        expect((await ws.listStacks()).map((st) => st.name)).not.toContain(h.id);
-    });
+    it("destroy removes the stack and leaves no container, volume or network behind", () => expectCleanTeardown(h));
 });

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { expect } from "vitest";
 import { Color, ProxyKind } from "../../components/settings";
 import { DockerFixture, freePort } from "./dockerFixture";
 import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
@@ -95,6 +96,14 @@ export class SwitchHarness {
             this.fixture.destroy();
         }
     }
+}
+
+/** Destroys the harness and checks that nothing of it is left: no container, volume, network or stack. */
+export async function expectCleanTeardown(h: SwitchHarness): Promise<void> {
+    const ws = h.stack.workspace;
+    await h.destroy();
+    expect(h.fixture.leftovers()).toEqual([]);
+    expect((await ws.listStacks()).map((st) => st.name)).not.toContain(h.id);
 }
 
 export function figuresOf(r: LoadReport) {
