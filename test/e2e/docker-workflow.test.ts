@@ -114,6 +114,30 @@ describe("deploy on a real stack whose colors follow `<color>Image`", () => {
         expect(lines.join("\n")).toMatch(/✓ switch traffic blue → green \(`pulumi up`\) \(\d+\.\d s\)/);
     });
 
+    it("a color's secret env reaches its container but never state, output or the proxy config in plain text", async () => {
+        const secret = "s3cr3t-Zq9-do-not-leak";
+        await d.stack.setConfig("bluegreen:greenEnv", { value: JSON.stringify({ API_TOKEN: secret }), secret: true });
+        let printed = "";
+        await d.stack.up({ onOutput: (o) => (printed += o) });
+        try {
+            // The state as stored (the Automation API's exportStack decrypts secrets, so read the CLI's plain export).
+            const state = execFileSync("pulumi", ["stack", "export", "--stack", d.id], {
+                cwd: SWITCH_STACK, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8", maxBuffer: 64 << 20,
+            });
+            expect(state).not.toContain(secret);
+            expect(state).toContain('"ciphertext"');
+            expect(printed).not.toContain(secret);
+            expect(JSON.stringify(await d.stack.outputs())).not.toContain(secret);
+            expect(dockerCli("exec", d.proxy, "cat", CONFIG_FILE)).not.toContain(secret);
+            // ...and the container did get it.
+            const green = dockerCli("ps", "-q", "--filter", `label=${d.fixture.label}`, "--filter", `name=${d.proxy}-green`);
+            expect(dockerCli("inspect", "-f", "{{json .Config.Env}}", green)).toContain(`API_TOKEN=${secret}`);
+        } finally {
+            await d.stack.removeConfig("bluegreen:greenEnv");
+            await d.stack.up();
+        }
+    });
+
     it("a deploy whose version fails its health check is rolled back, with zero failed requests on url", async () => {
         await d.stack.setConfig("bluegreen:healthDeadlineSeconds", { value: "8" });
         const load = new LoadGenerator(d.url, 240, ["fresh", "keepalive"]);

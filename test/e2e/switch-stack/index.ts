@@ -15,7 +15,8 @@ const e2e = new pulumi.Config("e2e");
 const managed = e2e.getBoolean("manageColors") === true;
 const colorOf = (c: "blue" | "green") =>
     new TestColor(`${e2e.require("proxy")}-${c}`, {
-        name: `${e2e.require("proxy")}-${c}`, image: s[c].image, color: c, env: s[c].env,
+        // Env may carry credentials: a secret, as ColorEnvironment passes it to docker.Container.
+        name: `${e2e.require("proxy")}-${c}`, image: s[c].image, color: c, env: pulumi.secret(s[c].env),
         network: e2e.require("network"), label: e2e.require("label"),
     }).endpoint.apply((e) => [e]);
 const upstreams = managed

@@ -38,7 +38,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 
 export class TestColor extends pulumi.dynamic.Resource {
     declare public readonly endpoint: pulumi.Output<string>;
-    constructor(name: string, args: Omit<State, "endpoint">) {
+    constructor(name: string, args: Omit<State, "endpoint" | "env"> & { env: pulumi.Input<Record<string, string>> }) {
         super(provider, name, { ...args, endpoint: undefined });
     }
 }
