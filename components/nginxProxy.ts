@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, STATUS_PATH, renderBootstrapConfig, renderNginxConfig } from "./nginxConfig";
-import { ProxyArgsBase, declareSwitch } from "./proxySwitch";
+import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "./nginxConfig";
+import { ProxyArgsBase, SWITCH_BACKEND, declareSwitch } from "./proxySwitch";
 import { Color, ProxySettings } from "./settings";
 import { TrafficSwitch } from "./trafficSwitch";
 
@@ -56,13 +56,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this });
 
-        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, {
-            kind: "nginx",
-            render: renderNginxConfig,
-            configFile: CONFIG_FILE,
-            configDir: CONFIG_DIR,
-            statusUrl: `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
-        });
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.nginx);
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

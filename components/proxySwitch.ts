@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NginxConfigInput, generationOf } from "./nginxConfig";
+import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "./nginxConfig";
 import { Color, HealthSettings, ProxyKind } from "./settings";
+import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "./traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
 /** What a proxy needs to know about one color. */
@@ -29,6 +30,24 @@ export interface SwitchBackend {
     configDir: string;
     statusUrl: string;
 }
+
+/** Where each kind of proxy keeps its configuration and says what it serves. */
+export const SWITCH_BACKEND: Record<ProxyKind, SwitchBackend> = {
+    nginx: {
+        kind: "nginx",
+        render: renderNginxConfig,
+        configFile: CONFIG_FILE,
+        configDir: CONFIG_DIR,
+        statusUrl: `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
+    },
+    traefik: {
+        kind: "traefik",
+        render: renderTraefikConfig,
+        configFile: TRAEFIK_CONFIG_FILE,
+        configDir: TRAEFIK_CONFIG_DIR,
+        statusUrl: `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}`,
+    },
+};
 
 /** Declares the traffic switch of a proxy container, routing per `args.activeColor`. */
 export function declareSwitch(name: string, parent: pulumi.Resource, container: pulumi.Input<string>, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {

@@ -1,11 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ProxyArgsBase, declareSwitch } from "./proxySwitch";
+import { ProxyArgsBase, SWITCH_BACKEND, declareSwitch } from "./proxySwitch";
 import { Color, ProxySettings } from "./settings";
-import {
-    TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT,
-    TRAEFIK_STATUS_PATH, renderTraefikConfig, traefikArgs,
-} from "./traefikConfig";
+import { TRAEFIK_CONFIG_DIR, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, traefikArgs } from "./traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
 export interface TraefikProxyArgs extends ProxyArgsBase {
@@ -50,13 +47,7 @@ export class TraefikProxy extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this });
 
-        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, {
-            kind: "traefik",
-            render: renderTraefikConfig,
-            configFile: TRAEFIK_CONFIG_FILE,
-            configDir: TRAEFIK_CONFIG_DIR,
-            statusUrl: `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}`,
-        });
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.traefik);
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

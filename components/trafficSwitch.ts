@@ -115,7 +115,7 @@ export interface SwitchState {
     images: Record<Color, string>;
     /** The full rendered proxy configuration. */
     config: string;
-    /** Fingerprint of `config`'s routing, served by nginx on `statusPath`. */
+    /** Fingerprint of `config`'s routing, which the proxy reports on `statusUrl`. */
     generation: string;
     configFile: string;
     configDir: string;

@@ -1,8 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, STATUS_PATH, generationOf, renderNginxConfig } from "../../../components/nginxConfig";
-import {
-    TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig,
-} from "../../../components/traefikConfig";
+import { generationOf } from "../../../components/nginxConfig";
+import { SWITCH_BACKEND } from "../../../components/proxySwitch";
 import { TrafficSwitch } from "../../../components/trafficSwitch";
 import { readSettings } from "../../../stacks/config";
 
@@ -23,17 +21,18 @@ const upstreams = managed
     ? { blue: colorOf("blue"), green: colorOf("green") }
     : { blue: pulumi.output(e2e.requireObject<string[]>("blueEndpoints")), green: pulumi.output(e2e.requireObject<string[]>("greenEndpoints")) };
 const routing = pulumi.all([upstreams.blue, upstreams.green]).apply(([blue, green]) => ({ activeColor: s.activeColor, upstreams: { blue, green } }));
-const traefik = s.proxy.kind === "traefik";
+// The same file paths, status URL and renderer as the component of this proxy kind.
+const backend = SWITCH_BACKEND[s.proxy.kind];
 const sw = new TrafficSwitch(`${e2e.require("proxy")}-switch`, {
     kind: s.proxy.kind,
     container: e2e.require("proxy"),
     activeColor: s.activeColor,
     images: { blue: s.blue.image, green: s.green.image },
-    config: routing.apply((r) => (traefik ? renderTraefikConfig(r) : renderNginxConfig(r))),
+    config: routing.apply((r) => backend.render(r)),
     generation: routing.apply(generationOf),
-    configFile: traefik ? TRAEFIK_CONFIG_FILE : CONFIG_FILE,
-    configDir: traefik ? TRAEFIK_CONFIG_DIR : CONFIG_DIR,
-    statusUrl: traefik ? `http://127.0.0.1:${TRAEFIK_API_PORT}${TRAEFIK_STATUS_PATH}` : `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
+    configFile: backend.configFile,
+    configDir: backend.configDir,
+    statusUrl: backend.statusUrl,
     gateUrls: upstreams[s.activeColor].apply((eps) => eps.map((e) => `http://${e}${s[s.activeColor].healthPath}`)),
     health: s.health,
 });
