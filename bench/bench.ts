@@ -191,13 +191,13 @@ async function main() {
     let pulumiFigures = {};
     let proxyOverhead = {};
     try {
-        const blue = fx.color("blue", { image: "bluegreen/demo:1.0.0", color: "blue" });
-        const green = fx.color("green", { image: "bluegreen/demo:2.0.0", color: "green" });
+        const blue = await fx.color("blue", { image: "bluegreen/demo:1.0.0", color: "blue" });
+        const green = await fx.color("green", { image: "bluegreen/demo:2.0.0", color: "green" });
         const endpoints = { blue: fx.endpoint(blue), green: fx.endpoint(green) };
 
         // 1. This project: the TrafficSwitch driven by `pulumi config set activeColor … && pulumi up`.
         const livePort = await freePort();
-        const proxy = fx.proxy("bluegreen/nginx:1.22", livePort, await freePort());
+        const proxy = await fx.proxy("nginx", livePort, await freePort());
         const pe = { cwd: SWITCH_STACK, env: { ...process.env, ...env }, stdio: "ignore" as const };
         execFileSync("pulumi", ["stack", "init", stack, "--non-interactive"], pe);
         for (const [k, v] of Object.entries({

@@ -43,7 +43,7 @@ afterAll(() => h.destroy());
 
 describe("faults", () => {
     it("a color whose containers died is refused by the health gate; traffic stays", async () => {
-        const doomed = h.fixture.color("green-doomed", { image: "bluegreen/demo:2.0.0", color: "green" });
+        const doomed = await h.fixture.color("green-doomed", { image: "bluegreen/demo:2.0.0", color: "green" });
         await h.setEndpoints("green", [doomed]);
         await h.stack.up();
         dockerCli("rm", "-f", doomed); // the container is gone, its address answers nothing
@@ -51,7 +51,7 @@ describe("faults", () => {
         const error = await h.stack.up().then(() => undefined, (e: Error) => e);
         expect(String(error)).toMatch(/health gate: green is not healthy, so traffic was not moved to it: http:\/\/[0-9.]+:8080\/health answered 000/);
         expect((await getJson(h.url)).json.color).toBe("blue");
-        const healthy = h.fixture.color("green-1", { image: "bluegreen/demo:2.0.0", color: "green" });
+        const healthy = await h.fixture.color("green-1", { image: "bluegreen/demo:2.0.0", color: "green" });
         await h.setEndpoints("green", [healthy]);
         await h.setColor("blue");
         expect((await h.stack.up()).summary.result).toBe("succeeded");

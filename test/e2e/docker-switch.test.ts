@@ -123,7 +123,7 @@ describe("the traffic switch on a real Docker engine", () => {
     });
 
     it("a new version on the idle color reaches previewUrl while url keeps serving blue, zero failed requests", async () => {
-        const next = fixture.color("green-v21", { image: "bluegreen/demo:2.0.0", color: "green", env: { APP_VERSION: "2.1.0" } });
+        const next = await fixture.color("green-v21", { image: "bluegreen/demo:2.0.0", color: "green", env: { APP_VERSION: "2.1.0" } });
         await setEndpoints("green", [next]);
         const summary = summarizePreview(previewJson("preview-idle-update"));
         expect(summary.text).toBe("Traffic: stays on blue (bluegreen/demo:1.0.0); environments unchanged");
@@ -137,7 +137,7 @@ describe("the traffic switch on a real Docker engine", () => {
     });
 
     it("the health gate refuses to move traffic to an unhealthy green; url serves blue throughout", async () => {
-        const sick = fixture.color("green-sick", { image: "bluegreen/demo:2.0.0", color: "green", env: { HEALTH_STATUS: "503" } });
+        const sick = await fixture.color("green-sick", { image: "bluegreen/demo:2.0.0", color: "green", env: { HEALTH_STATUS: "503" } });
         await setEndpoints("green", [sick]);
         await stack.up(); // the idle color may be sick: the preview listener just shows it
         await setColor("green");

@@ -76,7 +76,7 @@ describe("the traffic switch with proxyKind traefik", () => {
     it("a new version on the idle color reaches previewUrl while url keeps serving the live one, zero failed requests", async () => {
         const live = (await getJson(h.url)).json.color as Color;
         const idle: Color = live === "blue" ? "green" : "blue";
-        const next = h.fixture.color(`${idle}-v9`, { image: "bluegreen/demo:2.0.0", color: idle, env: { APP_VERSION: "9.0.0" } });
+        const next = await h.fixture.color(`${idle}-v9`, { image: "bluegreen/demo:2.0.0", color: idle, env: { APP_VERSION: "9.0.0" } });
         await h.setEndpoints(idle, [next]);
         const load = new LoadGenerator(h.url, 240);
         load.run();
@@ -90,7 +90,7 @@ describe("the traffic switch with proxyKind traefik", () => {
     it("the health gate refuses to move traffic to an unhealthy color; url keeps serving the live one", async () => {
         const live = (await getJson(h.url)).json.color as Color;
         const target: Color = live === "blue" ? "green" : "blue";
-        const sick = h.fixture.color(`${target}-sick`, { image: "bluegreen/demo:2.0.0", color: target, env: { HEALTH_STATUS: "503" } });
+        const sick = await h.fixture.color(`${target}-sick`, { image: "bluegreen/demo:2.0.0", color: target, env: { HEALTH_STATUS: "503" } });
         await h.setEndpoints(target, [sick]);
         expect((await h.stack.up()).summary.result).toBe("succeeded"); // idle may be sick
         await h.setColor(target);

@@ -48,7 +48,7 @@ describe("status and rollback on a real stack", () => {
     });
 
     it("rollback refuses when the other color is unhealthy, and changes nothing", async () => {
-        const sick = h.fixture.color("blue-sick", { image: "bluegreen/demo:1.0.0", color: "blue", env: { HEALTH_STATUS: "503" } });
+        const sick = await h.fixture.color("blue-sick", { image: "bluegreen/demo:1.0.0", color: "blue", env: { HEALTH_STATUS: "503" } });
         await h.setEndpoints("blue", [sick]);
         await h.stack.up();
         await expect(rollback(h.stack, () => undefined)).rejects.toThrow(/refusing to roll back to blue: it is not healthy on the preview URL/);

@@ -1,9 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { renderBootstrapConfig, CONFIG_DIR, CONFIG_FILE } from "../../components/nginxConfig";
-import { BOOT_SCRIPT, PROXY_CAPABILITIES } from "../../components/nginxProxy";
-import { TRAEFIK_CONFIG_DIR, traefikArgs } from "../../components/traefikConfig";
-import { TRAEFIK_CAPABILITIES } from "../../components/traefikProxy";
-import { DEFAULT_PROXY_IMAGES } from "../../components/settings";
+import { SWITCH_BACKEND } from "../../components/proxySwitch";
+import { Color, DEFAULT_PROXY_IMAGES, ProxyKind } from "../../components/settings";
+import { declaredContainers, runArgs, runArgv } from "./declared";
 
 /** Runs the docker CLI with arguments (never a shell string) and returns its trimmed stdout. */
 export function dockerCli(...args: string[]): string {
@@ -31,12 +29,21 @@ export class DockerFixture {
         return `${this.id}-net`;
     }
 
-    /** Starts a demo replica; returns its name. */
-    color(name: string, opts: { image: string; color: string; env?: Record<string, string> }): string {
-        const env = Object.entries({ COLOR: opts.color, ...opts.env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-        dockerCli("run", "-d", "--name", `${this.id}-${name}`, "--label", this.label, "--network", this.network,
-            "--restart", "unless-stopped", "--security-opt", "no-new-privileges", "--cap-drop", "ALL", ...env, opts.image);
-        return `${this.id}-${name}`;
+    /**
+     * Starts a demo replica with the arguments ColorEnvironment declares for `color` (image, env,
+     * network alias, restart policy, security options, capabilities); returns its name.
+     */
+    async color(name: string, opts: { image: string; color: Color; env?: Record<string, string> }): Promise<string> {
+        const declared = await declaredContainers({ [`${opts.color}Image`]: opts.image, [`${opts.color}Env`]: JSON.stringify(opts.env ?? {}) });
+        const container = `${this.id}-${name}`;
+        dockerCli(...runArgv(runArgs(declared.get(`decl-${opts.color}-0`)!, { name: container, network: this.network, label: this.label }), container));
+        return container;
+    }
+
+    /** The `docker run` flags ColorEnvironment declares for `color`, for the harness stack's own containers. */
+    async colorFlags(color: Color): Promise<string[]> {
+        const declared = await declaredContainers({});
+        return runArgs(declared.get(`decl-${color}-0`)!, { name: "", network: this.network, label: this.label }).hardening;
     }
 
     /** The address:port of a replica on the fixture's network. */
@@ -46,29 +53,19 @@ export class DockerFixture {
         return `${ip}:${port}`;
     }
 
-    /** Starts the proxy exactly as the NginxProxy component does; returns its name. */
-    proxy(image: string, livePort: number, previewPort: number): string {
+    /**
+     * Starts the proxy of `kind` with the arguments its component (NginxProxy or TraefikProxy)
+     * declares for these ports on loopback, on a volume of the fixture's; returns its name.
+     */
+    async proxy(kind: ProxyKind, livePort: number, previewPort: number, image = DEFAULT_PROXY_IMAGES[kind]): Promise<string> {
+        const declared = await declaredContainers({
+            proxyKind: kind, proxyImage: image, proxyPort: String(livePort), previewPort: String(previewPort), bindAddress: "127.0.0.1",
+        });
         const name = `${this.id}-proxy`;
-        dockerCli("volume", "create", "--label", this.label, `${this.id}-proxy-config`);
-        dockerCli("run", "-d", "--name", name, "--label", this.label, "--network", this.network,
-            "--restart", "unless-stopped", "--security-opt", "no-new-privileges", "--stop-signal", "SIGQUIT",
-            "--cap-drop", "ALL", ...PROXY_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
-            "-p", `127.0.0.1:${livePort}:80`, "-p", `127.0.0.1:${previewPort}:81`,
-            "-v", `${this.id}-proxy-config:${CONFIG_DIR}`,
-            image, "sh", "-c", BOOT_SCRIPT, "sh", CONFIG_FILE, renderBootstrapConfig());
-        return name;
-    }
-
-    /** Starts the Traefik proxy exactly as the TraefikProxy component does; returns its name. */
-    traefikProxy(livePort: number, previewPort: number, image = DEFAULT_PROXY_IMAGES.traefik): string {
-        const name = `${this.id}-proxy`;
-        dockerCli("volume", "create", "--label", this.label, `${this.id}-proxy-config`);
-        dockerCli("run", "-d", "--name", name, "--label", this.label, "--network", this.network,
-            "--restart", "unless-stopped", "--security-opt", "no-new-privileges",
-            "--cap-drop", "ALL", ...TRAEFIK_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
-            "-p", `127.0.0.1:${livePort}:80`, "-p", `127.0.0.1:${previewPort}:81`,
-            "-v", `${this.id}-proxy-config:${TRAEFIK_CONFIG_DIR}`,
-            image, "traefik", ...traefikArgs());
+        const volume = `${this.id}-proxy-config`;
+        dockerCli("volume", "create", "--label", this.label, volume);
+        const configDir = SWITCH_BACKEND[kind].configDir;
+        dockerCli(...runArgv(runArgs(declared.get("decl-proxy")!, { name, network: this.network, label: this.label, volumes: { [configDir]: volume } }), name));
         return name;
     }
 

@@ -10,8 +10,8 @@ import { workspaceOptions } from "./toolchain";
 export const SWITCH_STACK = path.join(__dirname, "../e2e/switch-stack");
 
 /**
- * The switch harness: demo colors and a proxy started with the docker CLI exactly as the
- * components declare them, and a real stack (test/e2e/switch-stack) holding the real
+ * The switch harness: demo colors and a proxy started with the docker CLI from the arguments the
+ * components declare (test/helpers/declared.ts), and a real stack (test/e2e/switch-stack) holding the real
  * TrafficSwitch for them.
  */
 export class SwitchHarness {
@@ -36,7 +36,7 @@ export class SwitchHarness {
         this.url = `http://127.0.0.1:${live}`;
         this.previewUrl = `http://127.0.0.1:${preview}`;
         const images = opts.images ?? { blue: "bluegreen/demo:1.0.0", green: "bluegreen/demo:2.0.0" };
-        this.proxy = this.kind === "traefik" ? this.fixture.traefikProxy(live, preview) : this.fixture.proxy("bluegreen/nginx:1.22", live, preview);
+        this.proxy = await this.fixture.proxy(this.kind, live, preview);
         this.stack = await LocalWorkspace.createStack({ stackName: this.id, workDir: SWITCH_STACK }, await workspaceOptions());
         await this.stack.setAllConfig({
             "bluegreen:activeColor": { value: "blue" },
@@ -48,13 +48,15 @@ export class SwitchHarness {
             "e2e:proxy": { value: this.proxy },
             "e2e:url": { value: this.url },
             "e2e:previewUrl": { value: this.previewUrl },
-            "e2e:network": { value: this.fixture.network },
             "e2e:label": { value: this.fixture.label },
             "e2e:manageColors": { value: String(opts.manageColors === true) },
+            "e2e:blueFlags": { value: JSON.stringify(await this.fixture.colorFlags("blue")) },
+            "e2e:greenFlags": { value: JSON.stringify(await this.fixture.colorFlags("green")) },
         });
         if (!opts.manageColors) {
-            const blue = [0, 1].map((i) => this.fixture.color(`blue-${i}`, { image: images.blue, color: "blue" }));
-            const green = this.fixture.color("green-0", { image: images.green, color: "green" });
+            const blue = [await this.fixture.color("blue-0", { image: images.blue, color: "blue" }),
+                await this.fixture.color("blue-1", { image: images.blue, color: "blue" })];
+            const green = await this.fixture.color("green-0", { image: images.green, color: "green" });
             await this.setEndpoints("blue", blue);
             await this.setEndpoints("green", [green]);
         }

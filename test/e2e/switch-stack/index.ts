@@ -15,7 +15,7 @@ const colorOf = (c: "blue" | "green") =>
     new TestColor(`${e2e.require("proxy")}-${c}`, {
         // Env may carry credentials: a secret, as ColorEnvironment passes it to docker.Container.
         name: `${e2e.require("proxy")}-${c}`, image: s[c].image, color: c, env: pulumi.secret(s[c].env),
-        network: e2e.require("network"), label: e2e.require("label"),
+        flags: e2e.requireObject<string[]>(`${c}Flags`), label: e2e.require("label"),
     }).endpoint.apply((e) => [e]);
 const upstreams = managed
     ? { blue: colorOf("blue"), green: colorOf("green") }

@@ -6,7 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as childProcess from "node:child_process";
 
-interface State { name: string; image: string; color: string; network: string; label: string; env: Record<string, string>; endpoint?: string }
+interface State {
+    name: string; image: string; color: string; label: string; env: Record<string, string>;
+    /** ColorEnvironment's declared `docker run` flags for this color (network, restart, security), from the test. */
+    flags: string[];
+    endpoint?: string;
+}
 
 function docker(args: string[]): string {
     const { execFileSync } = require("child_process") as typeof childProcess;
@@ -16,15 +21,14 @@ function docker(args: string[]): string {
 function start(s: State): State {
     const name = `${s.name}-${Date.now().toString(36)}`;
     const env = Object.entries({ COLOR: s.color, ...s.env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    docker(["run", "-d", "--name", name, "--label", s.label, "--network", s.network, "--restart", "unless-stopped",
-        "--security-opt", "no-new-privileges", "--cap-drop", "ALL", ...env, s.image]);
-    const ip = docker(["inspect", "-f", `{{(index .NetworkSettings.Networks "${s.network}").IPAddress}}`, name]);
+    docker(["run", "-d", "--name", name, "--label", s.label, ...s.flags, ...env, s.image]);
+    const ip = docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name]);
     return { ...s, name, endpoint: `${ip}:8080` };
 }
 
 const provider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds: State, news: State) {
-        const replace = olds.image !== news.image || JSON.stringify(olds.env) !== JSON.stringify(news.env);
+        const replace = olds.image !== news.image || JSON.stringify(olds.env) !== JSON.stringify(news.env) || JSON.stringify(olds.flags) !== JSON.stringify(news.flags);
         return { changes: replace, replaces: replace ? ["image"] : [], deleteBeforeReplace: false };
     },
     async create(inputs: State) {
