@@ -3,6 +3,7 @@
  * switch harness's stack, whose outputs carry the fixture's `url` and `previewUrl`.
  */
 import { execFileSync } from "node:child_process";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_FILE } from "../../components/nginxConfig";
 import { deploy, rollback, status } from "../../scripts/workflow";
@@ -114,11 +115,13 @@ describe("deploy on a real stack whose colors follow `<color>Image`", () => {
         expect(lines.join("\n")).toMatch(/✓ switch traffic blue → green \(`pulumi up`\) \(\d+\.\d s\)/);
     });
 
-    it("a color's secret env reaches its container but never state, output or the proxy config in plain text", async () => {
+    it("a color's secret env reaches its container but never state, output, engine events, PR previews or the proxy config in plain text", async () => {
         const secret = "s3cr3t-Zq9-do-not-leak";
+        const rotated = "r0tat3d-Kx4-do-not-leak";
         await d.stack.setConfig("bluegreen:greenEnv", { value: JSON.stringify({ API_TOKEN: secret }), secret: true });
         let printed = "";
-        await d.stack.up({ onOutput: (o) => (printed += o) });
+        const events: EngineEvent[] = [];
+        await d.stack.up({ onOutput: (o) => (printed += o), onEvent: (e) => { events.push(e); } });
         try {
             // The state as stored (the Automation API's exportStack decrypts secrets, so read the CLI's plain export).
             const state = execFileSync("pulumi", ["stack", "export", "--stack", d.id], {
@@ -127,11 +130,38 @@ describe("deploy on a real stack whose colors follow `<color>Image`", () => {
             expect(state).not.toContain(secret);
             expect(state).toContain('"ciphertext"');
             expect(printed).not.toContain(secret);
+            // Engine events other than debug diagnostics (see SECURITY.md: Pulumi's Node.js SDK puts
+            // raw RPC responses, secrets included, into debug-level events).
+            // (The type omits "debug", but the engine sends debug diagnostics to event listeners.)
+            const shown = events.filter((e) => (e.diagnosticEvent?.severity as string | undefined) !== "debug");
+            expect(shown.filter((e) => e.resourcePreEvent).length).toBeGreaterThan(3);
+            expect(JSON.stringify(shown)).not.toContain(secret);
             expect(JSON.stringify(await d.stack.outputs())).not.toContain(secret);
             expect(dockerCli("exec", d.proxy, "cat", CONFIG_FILE)).not.toContain(secret);
             // ...and the container did get it.
             const green = dockerCli("ps", "-q", "--filter", `label=${d.fixture.label}`, "--filter", `name=${d.proxy}-green`);
             expect(dockerCli("inspect", "-f", "{{json .Config.Env}}", green)).toContain(`API_TOKEN=${secret}`);
+
+            // Rotating it: the diff a pull request shows masks both values...
+            await d.stack.setConfig("bluegreen:greenEnv", { value: JSON.stringify({ API_TOKEN: rotated }), secret: true });
+            let diff = "";
+            await d.stack.preview({ diff: true, onOutput: (o) => (diff += o) });
+            expect(diff).toContain("[secret]");
+            expect(diff).not.toContain(secret);
+            expect(diff).not.toContain(rotated);
+            // ...and so does the JSON preview the pull-request workflow turns into its comment.
+            const json = execFileSync("pulumi", ["preview", "--json", "--non-interactive", "--stack", d.id], {
+                cwd: SWITCH_STACK, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8", maxBuffer: 64 << 20,
+            });
+            const comment = execFileSync("node", [`${ROOT}/scripts/pr-comment.mjs`, d.id], { input: json, encoding: "utf8" });
+            expect(comment).toContain("green");
+            for (const text of [json, comment]) {
+                expect(text).not.toContain(secret);
+                expect(text).not.toContain(rotated);
+            }
+            await d.stack.up();
+            expect(dockerCli("inspect", "-f", "{{json .Config.Env}}",
+                dockerCli("ps", "-q", "--filter", `label=${d.fixture.label}`, "--filter", `name=${d.proxy}-green`))).toContain(`API_TOKEN=${rotated}`);
         } finally {
             await d.stack.removeConfig("bluegreen:greenEnv");
             await d.stack.up();
