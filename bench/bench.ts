@@ -46,9 +46,17 @@ const pct = (xs: number[], p: number) => {
 };
 const round = (x: number) => Math.round(x * 10) / 10;
 
-/** One autocannon stream at `rate` requests/s; records each response's color with its time. */
+/** A response's arrival (ms on the phase's timeline) and its latency from the moment it was sent. */
+interface Timed { at: number; ms: number }
+
+/**
+ * One autocannon stream at `rate` requests/s; records each response's color with its time, and
+ * each response's own latency as autocannon reports it per response (its summary histogram is
+ * kept as well, for comparison).
+ */
 function cannon(url: string, rate: number, newConnections: boolean, t0: number, durationS: number) {
     const colors: { at: number; color?: string }[] = [];
+    const times: Timed[] = [];
     const instance = autocannon({
         url,
         connections: newConnections ? 20 : 4,
@@ -63,13 +71,15 @@ function cannon(url: string, rate: number, newConnections: boolean, t0: number, 
                 colors.push({ at: Date.now() - t0, color });
             },
         }],
-    } as autocannon.Options);
-    return { colors, result: instance as unknown as Promise<autocannon.Result> };
+    } as autocannon.Options) as unknown as autocannon.Instance;
+    instance.on("response", (_client: unknown, _status: number, _bytes: number, ms: number) => times.push({ at: Date.now() - t0, ms }));
+    return { colors, times, result: instance as unknown as Promise<autocannon.Result> };
 }
 
 interface Phase {
     fresh: autocannon.Result;
     raw: autocannon.Result;
+    rawTimes: Timed[];
     retrying: { samples: Sample[]; failed: number; resets: number };
     colors: { at: number; color?: string }[];
 }
@@ -89,6 +99,7 @@ async function underLoad(url: string, ms: number, during?: (t0: number) => Promi
     return {
         fresh: f,
         raw: r,
+        rawTimes: raw.times,
         retrying: { samples: rep.samples.map((s) => ({ ...s, at: s.at + offset })), failed: rep.failed.keepalive, resets: rep.resets.keepalive },
         colors: [...fresh.colors, ...raw.colors, ...rep.samples.map((s) => ({ at: s.at + offset, color: s.color }))],
     };
@@ -96,6 +107,16 @@ async function underLoad(url: string, ms: number, during?: (t0: number) => Promi
 
 function failuresOf(r: autocannon.Result): { failed: number; non2xx: number } {
     return { failed: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+/** p50 / p99 / max of latencies, and how many. */
+function spread(xs: number[]) {
+    return { p50: round(pct(xs, 50)), p99: round(pct(xs, 99)), max: round(xs.length ? Math.max(...xs) : NaN), n: xs.length };
+}
+
+/** Latencies of the requests sent while a flip ran or in the second after it. */
+function inFlips(xs: Timed[], flips: Flip[]): number[] {
+    return xs.filter((x) => flips.some((f) => x.at - x.ms >= f.startAt && x.at - x.ms <= f.endAt + 1000)).map((x) => x.ms);
 }
 
 async function runContender(c: Contender) {
@@ -151,9 +172,22 @@ async function runContender(c: Contender) {
             max: Math.max(...windows.map((w) => Math.max(w.toLastOldMs, w.toFirstNewMs))),
         },
         latencyMs: {
-            // Of the raw keep-alive stream (autocannon records no latency with reconnectRate 1).
+            // Of the raw keep-alive stream, from autocannon's summary histogram (it records none
+            // with reconnectRate 1, so not for the new-connection stream).
             steady: { p50: steady.raw.latency.p50, p99: steady.raw.latency.p99 },
             switching: { p50: switching.raw.latency.p50, p99: switching.raw.latency.p99 },
+            // The same stream, from autocannon's per-response times.
+            rawKeepAliveResponses: {
+                steady: spread(steady.rawTimes.map((x) => x.ms)),
+                switching: spread(switching.rawTimes.map((x) => x.ms)),
+                inFlips: spread(inFlips(switching.rawTimes, flips)),
+            },
+            // The paced keep-alive client (retry once): time from its scheduled send to the answer.
+            pacedKeepAlive: {
+                steady: spread(steady.retrying.samples.map((x) => x.ms)),
+                switching: spread(switching.retrying.samples.map((x) => x.ms)),
+                inFlips: spread(inFlips(switching.retrying.samples, flips)),
+            },
         },
         switchWallMs: { p50: pct(wall, 50), max: Math.max(...wall) },
     };
@@ -341,6 +375,18 @@ function markdown(out: any): string {
         "| contender | flips | failed requests | non-2xx | raw keep-alive resets | flip window ms p50 / max | latency ms steady p50 / p99 | latency ms switching p50 / p99 | switch wall ms p50 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...rows,
+        "",
+        "Latency in ms, p50 / p99 (in flips: requests sent while a flip ran or in the second after it; p50 / p99 / max):",
+        "",
+        "| contender | raw keep-alive, autocannon histogram: steady / switching | raw keep-alive, per response: steady / switching / in flips | paced keep-alive (retry once): steady / switching / in flips |",
+        "| --- | --- | --- | --- |",
+        ...out.contenders.map((c: any) => {
+            const l = c.latencyMs;
+            const two = (x: any) => `${x.p50} / ${x.p99}`;
+            return `| ${c.name} | ${two(l.steady)} ; ${two(l.switching)} | ${two(l.rawKeepAliveResponses.steady)} ; ${two(l.rawKeepAliveResponses.switching)} ; ` +
+                `${two(l.rawKeepAliveResponses.inFlips)} / ${l.rawKeepAliveResponses.inFlips.max} | ${two(l.pacedKeepAlive.steady)} ; ${two(l.pacedKeepAlive.switching)} ; ` +
+                `${two(l.pacedKeepAlive.inFlips)} / ${l.pacedKeepAlive.inFlips.max} |`;
+        }),
         "",
         ...out.unavailable.map((u: any) => `- ${u.name}: not measured: ${u.reason}`),
         "",

@@ -18,6 +18,8 @@ export interface Sample {
     kind: Kind;
     /** ms since the run started, when the response (or error) arrived. */
     at: number;
+    /** ms from sending the request (at its scheduled time) to this answer, a retry included. */
+    ms: number;
     status: number; // 0 for a transport error
     color?: string;
     version?: string;
@@ -93,6 +95,7 @@ export class LoadGenerator {
     }
 
     private async one(kind: Kind): Promise<void> {
+        const sentAt = Date.now();
         let retried = false;
         for (;;) {
             // The one retry goes out on a new connection, as RFC 9112 section 9.3.1 describes and
@@ -105,7 +108,7 @@ export class LoadGenerator {
                 try {
                     ({ color, version } = JSON.parse(r.body));
                 } catch { /* non-JSON error page */ }
-                this.samples.push({ kind, at: Date.now() - this.start, status: r.status, color, version, retried });
+                this.samples.push({ kind, at: Date.now() - this.start, ms: Date.now() - sentAt, status: r.status, color, version, retried });
                 return;
             } catch (e) {
                 const err = e as NodeJS.ErrnoException & { reused?: boolean };
@@ -115,7 +118,7 @@ export class LoadGenerator {
                     retried = true;
                     continue;
                 }
-                this.samples.push({ kind, at: Date.now() - this.start, status: 0, error: `${err.code ?? ""} ${err.message}`, retried });
+                this.samples.push({ kind, at: Date.now() - this.start, ms: Date.now() - sentAt, status: 0, error: `${err.code ?? ""} ${err.message}`, retried });
                 return;
             }
         }
