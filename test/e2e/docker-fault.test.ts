@@ -1,12 +1,13 @@
 /**
- * Faults on the real engine, through the switch harness: a color whose containers die, an `up`
- * killed mid-switch, two concurrent `up` on one stack. (The proxy crash and the hand-edited
- * config are in docker-switch.test.ts.)
+ * Faults on the real engine, through the switch harness: a color whose containers die, two
+ * concurrent `up` on one stack, an `up` killed mid-switch, the live config edited by hand, the
+ * proxy killed outright.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONFIG_FILE } from "../../components/nginxConfig";
 import { dockerCli } from "../helpers/dockerFixture";
 import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
 import { SWITCH_STACK, SwitchHarness } from "../helpers/switchHarness";
@@ -103,5 +104,34 @@ describe("faults", () => {
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         for (let i = 0; i < 10; i++) expect((await getJson(h.url)).json.color).toBe("blue");
         expect((await h.stack.preview()).changeSummary).toEqual({ same: 2 });
+    });
+
+    it("a hand edit of the live nginx config shows as drift on refresh and up restores it", async () => {
+        // Someone points live traffic at green by hand (sed on the live file, then a reload).
+        dockerCli("exec", h.proxy, "sh", "-c", `sed -i 's#proxy_pass http://bluegreen_blue;#proxy_pass http://bluegreen_green;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect((await getJson(h.url)).json.color).toBe("green");
+        const refresh = await h.stack.refresh();
+        expect(refresh.summary.resourceChanges).toMatchObject({ update: 1 });
+        const pre = await h.stack.preview();
+        expect(pre.changeSummary).toMatchObject({ update: 1 });
+        const up = await h.stack.up();
+        expect(up.summary.result).toBe("succeeded");
+        for (let i = 0; i < 10; i++) expect((await getJson(h.url)).json.color).toBe("blue");
+        const again = await h.stack.preview();
+        expect(again.changeSummary).toEqual({ same: 2 });
+    });
+
+    it("the proxy killed outright comes back on the same color with no manual step", async () => {
+        const pid = dockerCli("inspect", "-f", "{{.State.Pid}}", h.proxy);
+        process.kill(Number(pid), "SIGKILL"); // a crash, not a `docker stop`
+        const deadline = Date.now() + 30_000;
+        let color = "";
+        while (Date.now() < deadline) {
+            color = await getJson(h.url, 1000).then((r) => r.json.color, () => "");
+            if (color) break;
+        }
+        expect(color).toBe("blue");
+        expect(Number(dockerCli("inspect", "-f", "{{.RestartCount}}", h.proxy))).toBeGreaterThanOrEqual(1);
     });
 });

@@ -38,7 +38,6 @@ function unwrapSecrets(v: any): any {
 
 /** Where the fixture puts what the stack would have created itself. */
 export interface Placement {
-    name: string;
     network: string;
     /** Label every fixture object carries, for cleanup. */
     label: string;

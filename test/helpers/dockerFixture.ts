@@ -36,14 +36,14 @@ export class DockerFixture {
     async color(name: string, opts: { image: string; color: Color; env?: Record<string, string> }): Promise<string> {
         const declared = await declaredContainers({ [`${opts.color}Image`]: opts.image, [`${opts.color}Env`]: JSON.stringify(opts.env ?? {}) });
         const container = `${this.id}-${name}`;
-        dockerCli(...runArgv(runArgs(declared.get(`decl-${opts.color}-0`)!, { name: container, network: this.network, label: this.label }), container));
+        dockerCli(...runArgv(runArgs(declared.get(`decl-${opts.color}-0`)!, { network: this.network, label: this.label }), container));
         return container;
     }
 
     /** The `docker run` flags ColorEnvironment declares for `color`, for the harness stack's own containers. */
     async colorFlags(color: Color): Promise<string[]> {
         const declared = await declaredContainers({});
-        return runArgs(declared.get(`decl-${color}-0`)!, { name: "", network: this.network, label: this.label }).hardening;
+        return runArgs(declared.get(`decl-${color}-0`)!, { network: this.network, label: this.label }).hardening;
     }
 
     /** The address:port of a replica on the fixture's network. */
@@ -65,7 +65,7 @@ export class DockerFixture {
         const volume = `${this.id}-proxy-config`;
         dockerCli("volume", "create", "--label", this.label, volume);
         const configDir = SWITCH_BACKEND[kind].configDir;
-        dockerCli(...runArgv(runArgs(declared.get("decl-proxy")!, { name, network: this.network, label: this.label, volumes: { [configDir]: volume } }), name));
+        dockerCli(...runArgv(runArgs(declared.get("decl-proxy")!, { network: this.network, label: this.label, volumes: { [configDir]: volume } }), name));
         return name;
     }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { declaredContainers, runArgs, runArgv } from "../helpers/declared";
 
-const place = { name: "n", network: "fx-net", label: "bluegreen.test=fx", volumes: { "/etc/nginx/bluegreen": "fx-vol" } };
+const place = { network: "fx-net", label: "bluegreen.test=fx", volumes: { "/etc/nginx/bluegreen": "fx-vol" } };
 
 describe("the e2e fixture's translation of declared containers to `docker run`", () => {
     it("carries every declared setting of the nginx proxy, on the fixture's network and volume", async () => {
