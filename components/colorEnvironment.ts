@@ -45,6 +45,9 @@ export class ColorEnvironment extends pulumi.ComponentResource {
                 labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
                 networksAdvanced: [{ name: args.networkName, aliases: [args.color] }],
                 restart: "unless-stopped",
+                // A replaced replica is removed after the switch has moved off it; stop it first so
+                // that requests it is still answering can finish.
+                destroyGraceSeconds: 10,
                 securityOpts: ["no-new-privileges"],
                 capabilities: { drops: ["ALL"] },
                 mustRun: true,

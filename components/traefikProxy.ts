@@ -42,10 +42,18 @@ export class TraefikProxy extends pulumi.ComponentResource {
             ],
             volumes: [{ volumeName: volume.name, containerPath: TRAEFIK_CONFIG_DIR }],
             restart: "unless-stopped",
+            // Removal stops it first (SIGTERM: Traefik lets in-flight requests finish), then deletes.
+            destroyGraceSeconds: 10,
             securityOpts: ["no-new-privileges"],
             capabilities: { drops: ["ALL"], adds: TRAEFIK_CAPABILITIES },
             mustRun: true,
-        }, { parent: this });
+        }, {
+            parent: this,
+            // Its host ports cannot be bound twice, so a replacement (new image, ports or bind
+            // address) must remove the old container first. The config volume outlives it: the new
+            // container boots on the live route before the switch re-applies to it.
+            deleteBeforeReplace: true,
+        });
 
         this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.traefik);
 

@@ -98,6 +98,9 @@ export function runArgs(inputs: Record<string, any>, place: Placement): RunArgs 
             case "stopSignal":
                 hardening.push("--stop-signal", value);
                 break;
+            case "destroyGraceSeconds": // the provider stops the container this long before removing it
+                hardening.push("--stop-timeout", String(value));
+                break;
             default:
                 if (!IGNORED.has(key)) throw new Error(`docker.Container input \`${key}\` has no translation to \`docker run\`; add one`);
         }

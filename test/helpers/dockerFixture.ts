@@ -78,6 +78,11 @@ export class DockerFixture {
         dockerOk("network", "rm", this.network);
     }
 
+    /** The fixture's volumes. */
+    volumes(): string[] {
+        return dockerCli("volume", "ls", "-q", "--filter", `label=${this.label}`).split("\n").filter(Boolean).sort();
+    }
+
     /** What is left of the fixture (for the "destroy leaves nothing" check). */
     leftovers(): string[] {
         return [

@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, promiseOf, Registered } from "../helpers/mocks";
 
@@ -126,5 +127,42 @@ describe("the Docker stack", () => {
         });
         expect(green.outputs.activeColor).toBe("green");
         expect(green.outputs.idleColor).toBe("blue");
+    });
+});
+
+describe("replacement order of the Docker containers", () => {
+    /** Declares one component with a transformation that records each child's deleteBeforeReplace. */
+    async function replaceOrder(declare: (record: pulumi.ResourceTransformation) => unknown): Promise<Record<string, boolean | undefined>> {
+        const seen: Record<string, boolean | undefined> = {};
+        declare((a) => {
+            if (a.type === "docker:index/container:Container") seen[a.name] = (a.opts as pulumi.CustomResourceOptions).deleteBeforeReplace;
+            return undefined;
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        return seen;
+    }
+    const colors = {
+        blue: { image: "bluegreen/demo:1.0.0", endpoints: ["10.0.0.2:8080"], healthUrls: ["http://10.0.0.2:8080/health"] },
+        green: { image: "bluegreen/demo:2.0.0", endpoints: ["10.0.0.3:8080"], healthUrls: ["http://10.0.0.3:8080/health"] },
+    };
+
+    it.each(["nginx", "traefik"] as const)("the %s proxy, which holds fixed host ports, is removed before its replacement starts", async (kind) => {
+        const { NginxProxy } = await import("../../components/nginxProxy");
+        const { TraefikProxy } = await import("../../components/traefikProxy");
+        const { parseSettings } = await import("../../components/settings");
+        const s = parseSettings({ proxyKind: kind });
+        const Proxy = kind === "traefik" ? TraefikProxy : NginxProxy;
+        const seen = await replaceOrder((t) => new Proxy(`order-${kind}`, {
+            settings: s.proxy, health: s.health, activeColor: "blue", colors, networkName: "net",
+        }, { transformations: [t] }));
+        expect(seen).toEqual({ [`order-${kind}`]: true });
+    });
+
+    it("a color's replicas are replaced create-first, so the old ones serve until the switch has moved", async () => {
+        const { ColorEnvironment } = await import("../../components/colorEnvironment");
+        const { parseSettings } = await import("../../components/settings");
+        const s = parseSettings({ greenReplicas: "2" });
+        const seen = await replaceOrder((t) => new ColorEnvironment("order-green", { color: "green", settings: s.green, networkName: "net" }, { transformations: [t] }));
+        expect(seen).toEqual({ "order-green-0": false, "order-green-1": false });
     });
 });

@@ -36,6 +36,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { id: s.name, outs: s };
     },
     async delete(id: string) {
+        // As the docker provider does with destroyGraceSeconds: stop (its --stop-timeout), then remove.
+        docker(["stop", id]);
         docker(["rm", "-f", id]);
     },
 };
