@@ -2,10 +2,14 @@
 
 Settings come from the environment: COLOR, APP_VERSION, PORT (default 8080),
 HEALTH_STATUS (the status `/health` answers, default 200; set 503 to simulate a sick release).
+On SIGTERM (`docker stop`) it stops accepting, lets requests in flight finish, and exits.
 """
 import json
 import os
+import signal
 import socket
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -42,4 +46,10 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
-    Server(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
+    server = Server(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler)
+    # As PID 1 the app gets no default SIGTERM action: without this, `docker stop` would wait
+    # its whole timeout and then kill requests mid-answer.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    server.server_close()
+    time.sleep(0.5)  # answers already being written get to finish

@@ -119,6 +119,15 @@ describe("the traffic switch with proxyKind traefik", () => {
         for (let i = 0; i < 10; i++) expect((await getJson(h.url)).json.color).toBe(live);
         expect((await h.stack.preview()).changeSummary).toEqual({ same: 2 });
     });
+
+    it("a replaced Traefik proxy (removed first, as its ports require) serves the live color from its config volume within a second", async () => {
+        const figures = await h.replaceProxyUnderLoad();
+        console.log("proxy replacement (traefik):", JSON.stringify(figures));
+        // Traefik listens before its file provider has loaded the routes: it answers 404 until
+        // then (README, "Daily workflow"). Never the other color, and never for long.
+        expect(figures.lastUnroutedAfterStartMs ?? 0).toBeLessThan(1000);
+        expect((await h.stack.preview()).changeSummary).toEqual({ same: 2 });
+    });
 });
 
 describe("teardown", () => {

@@ -3,8 +3,8 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { expect } from "vitest";
 import { Color, ProxyKind } from "../../components/settings";
-import { DockerFixture, freePort } from "./dockerFixture";
-import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
+import { DockerFixture, dockerCli, freePort } from "./dockerFixture";
+import { LoadGenerator, LoadReport, Sample, flipWindow, getJson } from "./load";
 import { workspaceOptions } from "./toolchain";
 
 export const SWITCH_STACK = path.join(__dirname, "../e2e/switch-stack");
@@ -82,6 +82,49 @@ export class SwitchHarness {
         const report = await load.stop();
         const after = report.samples.filter((s: Sample) => s.at > upEnd + 200);
         return { result, report, after, upStart, upEnd, win: flipWindow(report.samples, from, to) };
+    }
+
+    /**
+     * Replaces the proxy container under load as the docker provider does for a proxy with
+     * deleteBeforeReplace and destroyGraceSeconds (stop: stop signal, then the stop timeout;
+     * remove; create from the declared arguments on the same config volume). Checks that no
+     * answer ever comes from the other color and that, a second after the new container started,
+     * every answer is the live color; returns the figures: refused connections, and "unrouted"
+     * answers (an error status from a proxy that has no route yet) with the time of the last one
+     * after the new container started.
+     */
+    async replaceProxyUnderLoad() {
+        const volumes = this.fixture.volumes();
+        const live = (await getJson(this.url)).json.color as Color;
+        const load = new LoadGenerator(this.url, 240, ["fresh", "keepalive"]);
+        load.run();
+        await new Promise((r) => setTimeout(r, 1000));
+        const stopAt = load.now();
+        dockerCli("stop", this.proxy);
+        const stoppedAt = load.now();
+        dockerCli("rm", this.proxy);
+        const port = (u: string) => Number(new URL(u).port);
+        await this.fixture.proxy(this.kind, port(this.url), port(this.previewUrl));
+        const startedAt = load.now();
+        await new Promise((r) => setTimeout(r, 2500));
+        const report = await load.stop();
+        expect(this.fixture.volumes()).toEqual(volumes);
+        const other = report.samples.filter((s) => s.color !== undefined && s.color !== live);
+        expect(other.slice(0, 5), "answers from the other color").toEqual([]);
+        const settled = report.samples.filter((s) => s.at > startedAt + 1000);
+        expect(settled.length).toBeGreaterThan(100);
+        expect(settled.filter((s) => s.status !== 200).slice(0, 5), "answers a second after the new proxy started").toEqual([]);
+        const refused = report.samples.filter((s) => s.status === 0).map((s) => s.at);
+        const unrouted = report.samples.filter((s) => s.status !== 0 && s.status !== 200).map((s) => s.at);
+        return {
+            stopMs: stoppedAt - stopAt,
+            restartMs: startedAt - stopAt,
+            sent: report.sent,
+            refused: refused.length,
+            refusedWithinMs: refused.length ? Math.max(...refused) - Math.min(...refused) : 0,
+            unrouted: unrouted.length,
+            lastUnroutedAfterStartMs: unrouted.length ? Math.max(...unrouted) - startedAt : undefined,
+        };
     }
 
     /** Destroys and removes the stack, then every container, volume and network of the fixture. Idempotent. */
