@@ -49,7 +49,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             ],
             volumes: [{ volumeName: volume.name, containerPath: CONFIG_DIR }],
             restart: "unless-stopped",
-            // Removal stops it first (SIGQUIT for nginx: in-flight requests finish), then deletes.
+            // Removal stops it first (with the stop signal below), then deletes it.
             destroyGraceSeconds: 10,
             securityOpts: ["no-new-privileges"],
             capabilities: { drops: ["ALL"], adds: PROXY_CAPABILITIES },

@@ -51,7 +51,7 @@ export class TraefikProxy extends pulumi.ComponentResource {
             parent: this,
             // Its host ports cannot be bound twice, so a replacement (new image, ports or bind
             // address) must remove the old container first. The config volume outlives it: the new
-            // container boots on the live route before the switch re-applies to it.
+            // container loads the live route from it (about 0.1 s after start, 404 until then).
             deleteBeforeReplace: true,
         });
 
