@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "./nginxConfig";
-import { ProxyArgsBase, SWITCH_BACKEND, declareSwitch } from "./proxySwitch";
+import { CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "./nginxConfig";
+import { ProxyArgsBase, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
 import { Color, ProxySettings } from "./settings";
 import { TrafficSwitch } from "./trafficSwitch";
 
@@ -34,34 +33,14 @@ export class NginxProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:docker:NginxProxy", name, {}, opts);
-        const p = args.settings;
-        const labels = Object.entries({ ...args.labels, "bluegreen.component": name }).map(([label, value]) => ({ label, value }));
-
-        const volume = new docker.Volume(`${name}-config`, { labels }, { parent: this });
-        const container = new docker.Container(`${name}`, {
-            image: p.image,
+        const container = declareProxyContainer(name, this, args, {
+            backend: SWITCH_BACKEND.nginx,
             command: ["sh", "-c", BOOT_SCRIPT, "sh", CONFIG_FILE, renderBootstrapConfig()],
-            labels,
-            networksAdvanced: [{ name: args.networkName }],
-            ports: [
-                { internal: LIVE_PORT, external: p.port, ip: p.bindAddress },
-                { internal: PREVIEW_PORT, external: p.previewPort, ip: p.bindAddress },
-            ],
-            volumes: [{ volumeName: volume.name, containerPath: CONFIG_DIR }],
-            restart: "unless-stopped",
-            // Removal stops it first (with the stop signal below), then deletes it.
-            destroyGraceSeconds: 10,
-            securityOpts: ["no-new-privileges"],
-            capabilities: { drops: ["ALL"], adds: PROXY_CAPABILITIES },
+            livePort: LIVE_PORT,
+            previewPort: PREVIEW_PORT,
+            capabilities: PROXY_CAPABILITIES,
             // SIGQUIT is nginx's graceful shutdown: in-flight requests finish when the proxy stops.
             stopSignal: "SIGQUIT",
-            mustRun: true,
-        }, {
-            parent: this,
-            // Its host ports cannot be bound twice, so a replacement (new image, ports or bind
-            // address) must remove the old container first. The config volume outlives it: the new
-            // container boots on the live route before the switch re-applies to it.
-            deleteBeforeReplace: true,
         });
 
         this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.nginx);

@@ -1,6 +1,7 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "./nginxConfig";
-import { Color, HealthSettings, ProxyKind } from "./settings";
+import { Color, HealthSettings, ProxyKind, ProxySettings } from "./settings";
 import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "./traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
@@ -67,4 +68,52 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         gateUrls: args.colors[args.activeColor].healthUrls,
         health: args.health,
     }, { parent });
+}
+
+/** What differs between the two kinds of proxy container. */
+export interface ProxyContainerSpec {
+    backend: SwitchBackend;
+    command: string[];
+    /** Container ports of the live and the preview listener. */
+    livePort: number;
+    previewPort: number;
+    /** Capabilities added back after dropping all. */
+    capabilities: string[];
+    /** The signal that makes the proxy finish in-flight requests and exit (Docker's default, SIGTERM, if unset). */
+    stopSignal?: string;
+}
+
+/**
+ * Declares a proxy's config volume and container, published on the configured ports and bind
+ * address, with the same hardening and replacement rules for every kind of proxy.
+ */
+export function declareProxyContainer(name: string, parent: pulumi.Resource, args: ProxyArgsBase & { settings: ProxySettings }, spec: ProxyContainerSpec): docker.Container {
+    const settings = args.settings;
+    const labels = Object.entries({ ...args.labels, "bluegreen.component": name }).map(([label, value]) => ({ label, value }));
+    const volume = new docker.Volume(`${name}-config`, { labels }, { parent });
+    return new docker.Container(name, {
+        image: settings.image,
+        command: spec.command,
+        labels,
+        networksAdvanced: [{ name: args.networkName }],
+        ports: [
+            { internal: spec.livePort, external: settings.port, ip: settings.bindAddress },
+            { internal: spec.previewPort, external: settings.previewPort, ip: settings.bindAddress },
+        ],
+        volumes: [{ volumeName: volume.name, containerPath: spec.backend.configDir }],
+        restart: "unless-stopped",
+        // Removal stops it first (its stop signal: in-flight requests finish), then deletes it.
+        destroyGraceSeconds: 10,
+        securityOpts: ["no-new-privileges"],
+        capabilities: { drops: ["ALL"], adds: spec.capabilities },
+        stopSignal: spec.stopSignal,
+        mustRun: true,
+    }, {
+        parent,
+        // Its host ports cannot be bound twice, so a replacement (new image, ports or bind
+        // address) must remove the old container first. The config volume outlives it: the new
+        // container starts from the live config in it (nginx at once; Traefik about 0.1 s after
+        // start, answering 404 until then) before the switch re-applies to it.
+        deleteBeforeReplace: true,
+    });
 }
