@@ -25,7 +25,7 @@ export class ColorEnvironment extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
     /** Names of the replica containers. */
     public readonly containerNames: pulumi.Output<string[]>;
-    /** `address:port` of every replica on the private network, for the proxy's upstream. */
+    /** `name:port` of every replica on the private network, for the proxy's upstream. */
     public readonly endpoints: pulumi.Output<string[]>;
     /** Health URL of every replica as the proxy sees it. */
     public readonly healthUrls: pulumi.Output<string[]>;
@@ -54,15 +54,15 @@ export class ColorEnvironment extends pulumi.ComponentResource {
             }, { parent: this, deleteBeforeReplace: false }),
         );
 
-        const endpointOf = (c: docker.Container) =>
-            pulumi.all([c.networkDatas, args.networkName]).apply(([nets, net]) => {
-                const ip = (nets ?? []).find((n) => n.networkName === net)?.ipAddress;
-                return ip ? `${ip}:${s.port}` : "";
-            });
+        // Each replica by its container name, which Docker's DNS resolves on the private network:
+        // the name stays right when Docker gives a restarted container another address, and it
+        // is known at preview time. (The docker provider's `networkDatas` is not re-read when an
+        // update restarts a stopped container, so an address from it can be stale or empty.)
+        const endpointOf = (c: docker.Container) => c.name.apply((n) => `${n}:${s.port}`);
         this.image = pulumi.output(s.image);
         this.version = pulumi.output(version);
         this.containerNames = pulumi.all(containers.map((c) => c.name));
-        this.endpoints = pulumi.all(containers.map(endpointOf)).apply((eps) => eps.filter((e) => e !== ""));
+        this.endpoints = pulumi.all(containers.map(endpointOf));
         this.healthUrls = this.endpoints.apply((eps) => eps.map((e) => `http://${e}${s.healthPath}`));
         this.registerOutputs({ image: this.image, version: this.version, containerNames: this.containerNames, endpoints: this.endpoints });
     }

@@ -17,16 +17,17 @@ export const STATUS_PATH = "/__bluegreen/status";
 
 export interface NginxConfigInput {
     activeColor: Color;
-    /** host:port of every replica of each color. */
+    /** host:port of every replica of each color (the container's name on the private network, or an address). */
     upstreams: Record<Color, string[]>;
 }
 
-const SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
+/** An IPv4 or bracketed IPv6 address, or a Docker container name (DNS label characters), and a port. */
+const SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}):\d{1,5}$/;
 
 /** Throws if a value could change the meaning of the rendered file. */
 export function checkServer(server: string): string {
     if (!SERVER.test(server)) {
-        throw new Error(`upstream server ${JSON.stringify(server)} is not an address:port; refusing to render it into nginx.conf`);
+        throw new Error(`upstream server ${JSON.stringify(server)} is not a host:port; refusing to render it into nginx.conf`);
     }
     return server;
 }

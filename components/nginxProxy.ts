@@ -8,8 +8,12 @@ export interface NginxProxyArgs extends ProxyArgsBase {
     settings: ProxySettings;
 }
 
-/** nginx's master binds low ports and drops to its worker user; nothing else is granted. */
-export const PROXY_CAPABILITIES = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "DAC_OVERRIDE"];
+/**
+ * nginx's master binds low ports and drops to its worker user; nothing else is granted.
+ * Spelled and ordered as Docker reports them (`CAP_` prefix, sorted): the docker provider
+ * compares a refresh's live value with these, and any other spelling replaces the proxy.
+ */
+export const PROXY_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"];
 
 /** Starts nginx with the bootstrap config unless the switch has already written one. */
 export const BOOT_SCRIPT = `

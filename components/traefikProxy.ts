@@ -8,8 +8,8 @@ export interface TraefikProxyArgs extends ProxyArgsBase {
     settings: ProxySettings;
 }
 
-/** Traefik binds its two entry points and nothing else. */
-export const TRAEFIK_CAPABILITIES = ["NET_BIND_SERVICE"];
+/** Traefik binds its two entry points and nothing else (spelled as Docker reports it, see nginxProxy.ts). */
+export const TRAEFIK_CAPABILITIES = ["CAP_NET_BIND_SERVICE"];
 
 /**
  * The Traefik proxy in front of both colors: live and preview entry points whose routers come

@@ -3,9 +3,9 @@
 #   eval "$(npm run -s env)"
 # after which `pulumi config set activeColor green && pulumi up` works as written.
 source "$(dirname "$0")/lib.sh"
-PD="$(pulumi_dir)"
+PD="$(pulumi_bin)"
 cat <<ENV
-export PATH="$NODE_DIR/bin:$PD/bin:$ROOT/node_modules/.bin:\$PATH"
+export PATH="$NODE_DIR/bin:$PD:$ROOT/node_modules/.bin:\$PATH"
 export PULUMI_HOME="$BLUEGREEN_CACHE/pulumi-home"
 export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
 export PULUMI_CONFIG_PASSPHRASE="\${PULUMI_CONFIG_PASSPHRASE:-}"

@@ -26,3 +26,9 @@ dep_version() {
 
 pulumi_version() { dep_version @pulumi/pulumi; }
 pulumi_dir() { echo "$BLUEGREEN_CACHE/pulumi-v$(pulumi_version)"; }
+# The folder of the `pulumi` in use: an installed one the set-up chose (recorded in
+# $BLUEGREEN_CACHE/pulumi-bin), else the one it built.
+pulumi_bin() {
+  local f="$BLUEGREEN_CACHE/pulumi-bin"
+  if [[ -s "$f" && -x "$(cat "$f")/pulumi" ]]; then cat "$f"; else echo "$(pulumi_dir)/bin"; fi
+}

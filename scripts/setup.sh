@@ -76,9 +76,24 @@ setup_docker() {
 }
 
 # --- Pulumi CLI and the Node.js language host, from Go sources ----------------------------------
+# An installed `pulumi` (not one of this project's) at least as new as @pulumi/pulumi is used as
+# it is, with the language host and plugins it ships; else the CLI is built from Go sources.
+installed_pulumi() {
+  local p; p=$(command -v pulumi 2>/dev/null) || return 1
+  [[ "$(readlink -f "$p")" == "$(readlink -f "$BLUEGREEN_CACHE")"/* ]] && return 1
+  local have; have=$("$p" version 2>/dev/null | sed 's/^v//') || return 1
+  [[ "$(printf '%s\n%s\n' "$(pulumi_version)" "$have" | sort -V | head -1)" == "$(pulumi_version)" ]] || return 1
+  dirname "$(readlink -f "$p")"
+}
 build_cli() {
-  local v; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin"
-  if [[ -x "$out/pulumi" ]]; then step "pulumi CLI v$v: cached"; return; fi
+  local v; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin" found
+  if found=$(installed_pulumi); then
+    echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
+    step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"
+    return
+  fi
+  rm -f "$BLUEGREEN_CACHE/pulumi-bin"
+  if [[ -x "$out/pulumi" ]]; then step "pulumi CLI v$v: cached (none installed on PATH that is v$v or newer)"; return; fi
   need "pulumi CLI v$v" || return 0
   step "pulumi CLI v$v: building from Go sources (10-20 min on 2 cores, once)"
   local w; w=$(mktemp -d)
@@ -108,6 +123,7 @@ build_language_host() {
   # the Go module proxy reachable here refuses ("This module version is not available"). Until
   # v3.68.0 it was a package of github.com/pulumi/pulumi/sdk/v3, which the proxy serves, so it is
   # built from there. Its gRPC protocol is the one the newer CLI speaks (the test suite proves it).
+  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   if [[ -x "$out/pulumi-language-nodejs" ]]; then step "pulumi-language-nodejs (sdk v$LANGUAGE_HOST_SDK_VERSION): cached"; return; fi
   need "pulumi-language-nodejs" || return 0
@@ -131,6 +147,7 @@ MOD
 # The engine runs Pulumi dynamic providers (the traffic switch is one) through this script,
 # which the CLI's release archive ships next to `pulumi`; here it comes from the npm package.
 install_dynamic_provider_shim() {
+  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   local src="$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
   [[ -f "$src" ]] || { $CHECK_ONLY && { step "missing: npm dependencies"; missing=1; return 0; }; die "run npm ci first: $src is missing"; }
@@ -141,26 +158,50 @@ install_dynamic_provider_shim() {
 }
 
 # --- Provider plugins -------------------------------------------------------------------------
-# Tries each provider's Go module. The proxy reachable here refuses all of them (see README,
-# "Known limits"); the step says so plainly and the stacks that need them fail with that message.
+# The real plugin first: one already installed (here or in ~/.pulumi) is used as it is, else
+# `pulumi plugin install` downloads it (bounded in time). Where that fails, the project's own
+# stand-in (providers/, see its README) is built and installed under the same name and version,
+# so that the same program runs. One line says which plugin is in use and why.
+STANDIN_MARK=".bluegreen-standin"
+standin_hash() { # the stand-in's sources and the lockfile it is built from
+  (cd "$ROOT" && cat providers/build.mjs providers/shared/*.ts "providers/$1"/*.ts package-lock.json) | sha256sum | cut -c1-16
+}
+setup_provider() { # setup_provider NAME NPM_PACKAGE
+  local name="$1" v; v=$(dep_version "$2")
+  local home="$BLUEGREEN_CACHE/pulumi-home" dir="$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v"
+  local user_dir="$HOME/.pulumi/plugins/resource-$name-v$v"
+  if [[ -x "$dir/pulumi-resource-$name" && ! -f "$dir/$STANDIN_MARK" ]]; then
+    step "provider $name v$v: the real plugin (installed)"; return
+  fi
+  if [[ ! -f "$dir/$STANDIN_MARK" && -x "$user_dir/pulumi-resource-$name" && ! -f "$user_dir/$STANDIN_MARK" ]]; then
+    $CHECK_ONLY && { step "missing: provider $name v$v (a real one is in ~/.pulumi)"; missing=1; return 0; }
+    mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
+    step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return
+  fi
+  local want; want=$(standin_hash "$name")
+  if [[ -f "$dir/$STANDIN_MARK" && "$(cat "$dir/$STANDIN_MARK")" == "$want" ]]; then
+    step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return
+  fi
+  need "provider $name v$v" || return 0
+  if [[ ! -f "$dir/$STANDIN_MARK" ]]; then
+    local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
+    if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
+      step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
+    fi
+    step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in"
+  else
+    step "provider $name v$v: rebuilding the project's stand-in (its sources changed)"
+  fi
+  local out; out=$(mktemp -d)
+  (cd "$ROOT" && "$NODE_DIR/bin/node" providers/build.mjs "$name" "$v" "$out" >/dev/null) || die "building the stand-in $name provider failed"
+  rm -rf "$dir"
+  PULUMI_HOME="$home" "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" -f "$out/pulumi-resource-$name-v$v.tgz" >/dev/null 2>&1 \
+    || die "pulumi plugin install of the stand-in $name provider failed"
+  echo "$want" >"$dir/$STANDIN_MARK"
+  rm -rf "$out"
+}
 provider_plugins() {
-  local name mod v
-  for spec in "docker github.com/pulumi/pulumi-docker/provider/v5 @pulumi/docker" \
-              "command github.com/pulumi/pulumi-command/provider @pulumi/command" \
-              "kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 @pulumi/kubernetes"; do
-    read -r name mod npm <<<"$spec"
-    v=$(dep_version "$npm")
-    if [[ -x "$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v/pulumi-resource-$name" ]]; then
-      step "provider $name v$v: installed"; continue
-    fi
-    local w err; w=$(mktemp -d)
-    if err=$(cd "$w" && go mod init probe >/dev/null 2>&1 && GOPROXY="$(go env GOPROXY | cut -d, -f1)" go mod download -json "$mod@v$v" 2>&1); then
-      step "provider $name v$v: source available but not built by this script yet"
-    else
-      step "provider $name v$v: UNAVAILABLE (the Go module proxy refuses $mod: $(grep -oE '(403 Forbidden|404 Not Found|exit status [0-9]+)' <<<"$err" | head -1))"
-    fi
-    rm -rf "$w"
-  done
+  setup_provider docker @pulumi/docker
 }
 
 # --- Images built from Debian packages --------------------------------------------------------
@@ -240,7 +281,7 @@ run docker setup_docker
 run cli build_cli
 run language-host build_language_host
 run language-host install_dynamic_provider_shim
-$CHECK_ONLY || run providers provider_plugins
+run providers provider_plugins
 run images setup_images
 run traefik setup_traefik
 $CHECK_ONLY || run state setup_state

@@ -9,7 +9,6 @@ export interface Registered {
 /** Installs Pulumi's mocks; returns the list every registered resource is appended to. */
 export function installMocks(): { resources: Registered[] } {
     const sink = { resources: [] as Registered[] };
-    let ip = 2;
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -18,10 +17,6 @@ export function installMocks(): { resources: Registered[] } {
                 if (args.type.startsWith("kubernetes:")) {
                     // The kubernetes provider auto-names objects from the logical name.
                     state.metadata = { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-c0ffee` };
-                }
-                if (args.type === "docker:index/container:Container") {
-                    const net = args.inputs.networksAdvanced?.[0]?.name;
-                    state.networkDatas = [{ networkName: net, ipAddress: `10.9.0.${ip++}` }];
                 }
                 return { id: `${args.name}-id`, state };
             },

@@ -27,12 +27,17 @@ describe("renderNginxConfig", () => {
         expect(conf).toContain("upstream bluegreen_green {\n        server 127.0.0.1:9 down;");
     });
 
-    it.each([["evil.example:80; include /etc/passwd"], ["10.0.0.1:80\n}"], ["green:8080"], ["$host:80"]])(
+    it.each([["evil.example:80; include /etc/passwd"], ["10.0.0.1:80\n}"], ["green:8080 backup"], ["$host:80"], ["-blue:80"], ["blue"]])(
         "refuses to render the upstream %j",
         (server) => {
-            expect(() => renderNginxConfig({ activeColor: "blue", upstreams: { blue: [server], green: [] } })).toThrow(/is not an address:port/);
+            expect(() => renderNginxConfig({ activeColor: "blue", upstreams: { blue: [server], green: [] } })).toThrow(/is not a host:port/);
         },
     );
+
+    it("renders replicas by container name, which Docker's DNS resolves on the private network", () => {
+        const conf = renderNginxConfig({ activeColor: "blue", upstreams: { blue: ["bluegreen-dev-blue-0-1a2b3c4:8080"], green: [] } });
+        expect(conf).toContain("server bluegreen-dev-blue-0-1a2b3c4:8080 max_fails=0;");
+    });
 
     it("renders a bootstrap config that routes nothing", () => {
         const conf = renderBootstrapConfig();

@@ -25,7 +25,7 @@ describe("renderTraefikConfig", () => {
     });
 
     it("refuses an upstream that is not address:port", () => {
-        expect(() => renderTraefikConfig({ activeColor: "blue", upstreams: { blue: ['10.0.0.1:80"}'], green: [] } })).toThrow(/not an address:port/);
+        expect(() => renderTraefikConfig({ activeColor: "blue", upstreams: { blue: ['10.0.0.1:80"}'], green: [] } })).toThrow(/not a host:port/);
     });
 
     it("exposes routes only from the file: no Docker provider, API on loopback only", () => {

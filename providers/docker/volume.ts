@@ -1,0 +1,53 @@
+/**
+ * `docker:index/volume:Volume` as the real provider handles it (kreuzwerker's
+ * `resource_docker_volume.go`): the id is the volume's name; read of a missing volume clears it
+ * from state; delete retries while the volume is in use and fails on any other error.
+ */
+import type Docker from "dockerode";
+import { UNKNOWN, type Props } from "../shared/grpcProvider";
+import { engine, statusOf } from "./engine";
+
+function outputsOf(v: Docker.VolumeInspectInfo & Props): Props {
+    return {
+        cluster: null,
+        driver: v.Driver,
+        driverOpts: v.Options && Object.keys(v.Options).length ? v.Options : null,
+        id: v.Name,
+        labels: Object.entries(v.Labels ?? {}).map(([label, value]) => ({ label, value })).sort((a, b) => (a.label < b.label ? -1 : 1)),
+        mountpoint: v.Mountpoint,
+        name: v.Name,
+    };
+}
+
+export async function createVolume(inputs: Props, preview: boolean): Promise<{ id: string; outs: Props }> {
+    if (preview) return { id: "", outs: { ...inputs, id: UNKNOWN, mountpoint: UNKNOWN, driver: inputs.driver ?? UNKNOWN } };
+    const docker = engine();
+    await docker.createVolume({
+        Name: inputs.name,
+        Driver: inputs.driver ?? "local",
+        Labels: Object.fromEntries((inputs.labels ?? []).map((l: Props) => [l.label, l.value])),
+    });
+    return { id: inputs.name, outs: outputsOf(await docker.getVolume(inputs.name).inspect()) };
+}
+
+export async function readVolume(id: string): Promise<Props | undefined> {
+    try {
+        return outputsOf(await engine().getVolume(id).inspect());
+    } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+    }
+}
+
+export async function deleteVolume(id: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        try {
+            await engine().getVolume(id).remove({ force: true });
+            return;
+        } catch (e) {
+            if (!/volume is in use/i.test(String((e as Error).message)) || Date.now() > deadline) throw e;
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+    }
+}

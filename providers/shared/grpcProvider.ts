@@ -1,0 +1,234 @@
+/**
+ * A Pulumi resource provider served over gRPC, for the project's stand-in plugins.
+ *
+ * `@pulumi/pulumi/provider`'s own server (3.259) answers CheckConfig/DiffConfig as unimplemented,
+ * drops the provider config sent to Configure, cannot return a detailed diff and cannot report a
+ * resource that was created but failed to start. A stand-in needs all four to behave like the
+ * real plugin, so this serves the engine's `ResourceProvider` service directly with the SDK's
+ * generated protobuf code and `@grpc/grpc-js` (both already dependencies of `@pulumi/pulumi`).
+ */
+import * as grpc from "@grpc/grpc-js";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const provproto = require("@pulumi/pulumi/proto/provider_pb.js");
+const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb.js");
+const plugproto = require("@pulumi/pulumi/proto/plugin_pb.js");
+const statusproto = require("@pulumi/pulumi/proto/status_pb.js");
+const structproto = require("google-protobuf/google/protobuf/struct_pb.js");
+const emptyproto = require("google-protobuf/google/protobuf/empty_pb.js");
+const anyproto = require("google-protobuf/google/protobuf/any_pb.js");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The engine's placeholder for a value not known until the resource exists. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export type Props = Record<string, any>;
+
+export type DiffKind = "add" | "add-replace" | "delete" | "delete-replace" | "update" | "update-replace";
+
+export interface CheckFailure { property: string; reason: string }
+
+export interface DiffResult {
+    changes: boolean;
+    replaces: string[];
+    detailedDiff: Record<string, DiffKind>;
+    deleteBeforeReplace?: boolean;
+}
+
+/** What a stand-in implements; the type is the resource's type token (`docker:index/container:Container`). */
+export interface ProviderImpl {
+    readonly name: string;
+    readonly version: string;
+    checkConfig(news: Props): CheckFailure[];
+    configure(config: Props): void;
+    check(type: string, name: string, olds: Props, news: Props): { inputs: Props; failures: CheckFailure[] };
+    diff(type: string, id: string, olds: Props, news: Props): DiffResult;
+    create(type: string, name: string, inputs: Props, preview: boolean): Promise<{ id: string; outs: Props }>;
+    read(type: string, id: string, outs: Props, inputs: Props): Promise<{ id: string; outs: Props; inputs: Props } | undefined>;
+    update(type: string, id: string, olds: Props, news: Props, preview: boolean): Promise<Props>;
+    delete(type: string, id: string, outs: Props): Promise<void>;
+}
+
+/**
+ * Thrown by `create` when the object exists but did not come up (a container that was created
+ * and failed to start): the engine keeps it in state with these properties, as the real
+ * provider's partial state, so that the next `up` can replace it and `destroy` can remove it.
+ */
+export class ResourceInitError extends Error {
+    constructor(message: string, readonly id: string, readonly properties: Props) {
+        super(message);
+    }
+}
+
+/** `urn:pulumi:stack::project::parent$type::name` → the resource's own type token. */
+export function typeOfUrn(urn: string): string {
+    const parts = urn.split("::");
+    const chain = parts[2] ?? "";
+    return chain.split("$").pop() ?? chain;
+}
+
+export function nameOfUrn(urn: string): string {
+    return urn.split("::").slice(3).join("::");
+}
+
+const KIND: Record<DiffKind, number> = {
+    "add": provproto.PropertyDiff.Kind.ADD,
+    "add-replace": provproto.PropertyDiff.Kind.ADD_REPLACE,
+    "delete": provproto.PropertyDiff.Kind.DELETE,
+    "delete-replace": provproto.PropertyDiff.Kind.DELETE_REPLACE,
+    "update": provproto.PropertyDiff.Kind.UPDATE,
+    "update-replace": provproto.PropertyDiff.Kind.UPDATE_REPLACE,
+};
+
+const toJs = (s: any): Props => (s ? s.toJavaScript() : {});
+const toStruct = (p: Props) => structproto.Struct.fromJavaScript(dropUndefined(p));
+
+/** protobuf's Struct has no `undefined`: absent means absent. */
+function dropUndefined(v: any): any {
+    if (Array.isArray(v)) return v.map(dropUndefined);
+    if (v && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, dropUndefined(x)]));
+    }
+    return v;
+}
+
+function grpcError(e: unknown): grpc.ServiceError {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const metadata = new grpc.Metadata();
+    if (err instanceof ResourceInitError) {
+        const detail = new provproto.ErrorResourceInitFailed();
+        detail.setId(err.id);
+        detail.setProperties(toStruct(err.properties));
+        detail.setReasonsList([err.message]);
+        const any = new anyproto.Any();
+        any.pack(detail.serializeBinary(), "pulumirpc.ErrorResourceInitFailed");
+        const status = new statusproto.Status();
+        status.setCode(grpc.status.UNKNOWN);
+        status.setMessage(err.message);
+        status.addDetails(any);
+        metadata.add("grpc-status-details-bin", Buffer.from(status.serializeBinary()));
+    }
+    return Object.assign(new Error(err.message), { code: grpc.status.UNKNOWN, details: err.message, metadata }) as grpc.ServiceError;
+}
+
+/** Wraps an async handler: resolves to the response, rejects to a gRPC error. */
+function handle<Req, Res>(fn: (req: Req) => Promise<Res> | Res) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+        Promise.resolve().then(() => fn(call.request)).then(
+            (res) => callback(null, res),
+            (e) => callback(grpcError(e)),
+        );
+    };
+}
+
+function failuresOf(failures: CheckFailure[]) {
+    return failures.map((f) => {
+        const cf = new provproto.CheckFailure();
+        cf.setProperty(f.property);
+        cf.setReason(f.reason);
+        return cf;
+    });
+}
+
+function diffResponse(d: DiffResult) {
+    const resp = new provproto.DiffResponse();
+    resp.setChanges(d.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE);
+    resp.setReplacesList(d.replaces);
+    resp.setDiffsList([...new Set(Object.keys(d.detailedDiff).map((k) => k.split(/[.[]/)[0]))]);
+    resp.setHasdetaileddiff(true);
+    const map = resp.getDetaileddiffMap();
+    for (const [path, kind] of Object.entries(d.detailedDiff)) {
+        const pd = new provproto.PropertyDiff();
+        pd.setKind(KIND[kind]);
+        pd.setInputdiff(false);
+        map.set(path, pd);
+    }
+    if (d.deleteBeforeReplace) resp.setDeletebeforereplace(true);
+    return resp;
+}
+
+/** Serves `impl` on a loopback port and prints the port, as the engine expects of a plugin. */
+export async function serve(impl: ProviderImpl): Promise<void> {
+    const service = {
+        getPluginInfo: handle(() => {
+            const info = new plugproto.PluginInfo();
+            info.setVersion(impl.version);
+            return info;
+        }),
+        getSchema: handle(() => {
+            const resp = new provproto.GetSchemaResponse();
+            resp.setSchema(JSON.stringify({ name: impl.name, version: impl.version }));
+            return resp;
+        }),
+        checkConfig: handle((req: any) => {
+            const news = toJs(req.getNews());
+            const resp = new provproto.CheckResponse();
+            resp.setInputs(toStruct(news));
+            resp.setFailuresList(failuresOf(impl.checkConfig(news)));
+            return resp;
+        }),
+        diffConfig: handle((req: any) => {
+            // Provider config reaches only the engine address: a change never replaces resources.
+            const olds = toJs(req.getOlds());
+            const news = toJs(req.getNews());
+            const changed = Object.keys({ ...olds, ...news }).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+            return diffResponse({ changes: changed.length > 0, replaces: [], detailedDiff: Object.fromEntries(changed.map((k) => [k, "update" as DiffKind])) });
+        }),
+        configure: handle((req: any) => {
+            const config: Props = {};
+            // Older engines send `pkg:config:key` variables, newer ones also `args`.
+            req.getVariablesMap().forEach((v: string, k: string) => { config[k.split(":").pop()!] = v; });
+            Object.assign(config, toJs(req.getArgs()));
+            impl.configure(config);
+            const resp = new provproto.ConfigureResponse();
+            resp.setAcceptsecrets(false); // the engine strips secrets and marks the same outputs secret again
+            resp.setSupportspreview(true);
+            resp.setAcceptresources(false);
+            resp.setAcceptoutputs(false);
+            return resp;
+        }),
+        check: handle((req: any) => {
+            const { inputs, failures } = impl.check(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getOlds()), toJs(req.getNews()));
+            const resp = new provproto.CheckResponse();
+            resp.setInputs(toStruct(inputs));
+            resp.setFailuresList(failuresOf(failures));
+            return resp;
+        }),
+        diff: handle((req: any) => diffResponse(impl.diff(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews())))),
+        create: handle(async (req: any) => {
+            const { id, outs } = await impl.create(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getProperties()), req.getPreview());
+            const resp = new provproto.CreateResponse();
+            resp.setId(id);
+            resp.setProperties(toStruct(outs));
+            return resp;
+        }),
+        read: handle(async (req: any) => {
+            const found = await impl.read(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()), toJs(req.getInputs()));
+            const resp = new provproto.ReadResponse();
+            // An empty id tells the engine the object is gone: it leaves the state.
+            resp.setId(found?.id ?? "");
+            if (found) {
+                resp.setProperties(toStruct(found.outs));
+                resp.setInputs(toStruct(found.inputs));
+            }
+            return resp;
+        }),
+        update: handle(async (req: any) => {
+            const outs = await impl.update(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews()), req.getPreview());
+            const resp = new provproto.UpdateResponse();
+            resp.setProperties(toStruct(outs));
+            return resp;
+        }),
+        delete: handle(async (req: any) => {
+            await impl.delete(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()));
+            return new emptyproto.Empty();
+        }),
+        cancel: handle(() => new emptyproto.Empty()),
+        attach: handle(() => new emptyproto.Empty()),
+    };
+    const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
+    server.addService(provrpc.ResourceProviderService, service as any);
+    const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    process.stdout.write(`${port}\n`);
+}
