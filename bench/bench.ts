@@ -7,21 +7,20 @@
  * an idempotent request once on a new connection when a reused one is reset (autocannon cannot
  * retry). Writes bench/results/latest.json and latest.md.
  */
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
-import { DockerFixture, dockerCli, freePort } from "../test/helpers/dockerFixture";
 import { LoadGenerator, Sample } from "../test/helpers/load";
+import { ProgramStack, dockerCli, freePort } from "../test/helpers/programStack";
 import { ROOT, pulumiEnv, runId } from "../test/helpers/toolchain";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5); // blue → green → blue, each
 const RATE = Number(process.env.BENCH_RATE ?? 300); // requests/s in all, three streams of RATE/3
 const GAP_MS = 2500; // quiet time after each flip
 const STEADY_MS = 10_000;
-const SWITCH_STACK = path.join(ROOT, "test/e2e/switch-stack");
 
 type Color = "blue" | "green";
 interface Flip { from: Color; to: Color; startAt: number; endAt: number }
@@ -195,7 +194,7 @@ async function runContender(c: Contender) {
 
 async function pulumi(args: string[], stack: string): Promise<number> {
     const t = Date.now();
-    await run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: SWITCH_STACK, env: { ...process.env, ...pulumiEnv() }, maxBuffer: 64 << 20 })
+    await run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, maxBuffer: 64 << 20 })
         .catch((e) => { throw new Error(`pulumi ${args.join(" ")} failed: ${e.stdout}\n${e.stderr}`); });
     return Date.now() - t;
 }
@@ -218,32 +217,31 @@ async function main() {
     const env = pulumiEnv();
     Object.assign(process.env, env);
     const id = runId("bgbench");
-    const fx = new DockerFixture(id);
+    const label = `bluegreen.bench=${id}`;
+    const p = new ProgramStack(id);
     const stack = id;
     const results: Record<string, unknown>[] = [];
     const unavailable: { name: string; reason: string }[] = [];
     let pulumiFigures = {};
     let proxyOverhead = {};
     try {
-        const blue = await fx.color("blue", { image: "bluegreen/demo:1.0.0", color: "blue" });
-        const green = await fx.color("green", { image: "bluegreen/demo:2.0.0", color: "green" });
-        const endpoints = { blue: fx.endpoint(blue), green: fx.endpoint(green) };
-
-        // 1. This project: the TrafficSwitch driven by `pulumi config set activeColor … && pulumi up`.
-        const livePort = await freePort();
-        const proxy = await fx.proxy("nginx", livePort, await freePort());
-        const pe = { cwd: SWITCH_STACK, env: { ...process.env, ...env }, stdio: "ignore" as const };
-        execFileSync("pulumi", ["stack", "init", stack, "--non-interactive"], pe);
-        for (const [k, v] of Object.entries({
-            "bluegreen:activeColor": "blue", "bluegreen:blueImage": "bluegreen/demo:1.0.0", "bluegreen:greenImage": "bluegreen/demo:2.0.0",
-            "e2e:proxy": proxy, "e2e:blueEndpoints": JSON.stringify([endpoints.blue]), "e2e:greenEndpoints": JSON.stringify([endpoints.green]),
-        })) execFileSync("pulumi", ["config", "set", k, v, "--stack", stack], pe);
-        await pulumi(["up", "--yes", "--skip-preview"], stack);
-        const setColor = (c: Color) => run("pulumi", ["config", "set", "bluegreen:activeColor", c, "--stack", stack], { cwd: SWITCH_STACK, env: pe.env });
+        // 1. This project: the program itself (index.ts), switched by `pulumi config set activeColor X && pulumi up`.
+        await p.create({ healthRetries: "10", healthDeadlineSeconds: "60" });
+        const created = await p.up();
+        if (created.summary.result !== "succeeded") throw new Error("the program's up failed");
+        const livePort = Number(new URL(p.url).port);
+        // The seeds' proxies route to the program's own two demo containers, on its network, by name.
+        const [blue] = p.containers("blue");
+        const [green] = p.containers("green");
+        const endpoints = { blue: `${blue}:8080`, green: `${green}:8080` };
+        const network = dockerCli("network", "ls", "-q", "--filter", `label=bluegreen.stack=${p.prefix}`);
+        const ipOf = (c: string) => dockerCli("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c);
+        const fx = { label, network };
+        const setColor = (c: Color) => run("pulumi", ["config", "set", "bluegreen:activeColor", c, "--stack", stack], { cwd: ROOT, env: { ...process.env, ...env } });
 
         const contenders: Contender[] = [{
             name: "bluegreen (pulumi up)",
-            description: "`pulumi config set activeColor X && pulumi up --yes`: health gate, nginx -t, atomic rename, graceful reload",
+            description: `the program: \`pulumi config set activeColor X && pulumi up --yes\` (docker plugin: ${dockerPlugin()}): health gate, nginx -t, atomic rename, graceful reload`,
             url: `http://127.0.0.1:${livePort}`,
             flip: async (to) => { await setColor(to); await pulumi(["up", "--yes"], stack); },
         }];
@@ -327,14 +325,17 @@ async function main() {
         const noopUpMs = pct(noop, 50);
         pulumiFigures = { switchUpMs: switchUp, noopUpMs, ratio: round(switchUp / noopUpMs), previewMs: pct(previews, 50) };
 
-        const direct = await maxThroughput(`http://${endpoints.blue}/`);
+        const direct = await maxThroughput(`http://${ipOf(blue)}:8080/`);
         const proxied = await maxThroughput(`http://127.0.0.1:${livePort}/`);
         proxyOverhead = { directRps: direct.rps, proxiedRps: proxied.rps, directP99Ms: direct.p99, proxiedP99Ms: proxied.p99 };
     } finally {
-        spawnSync("pulumi", ["destroy", "--yes", "--stack", stack, "--non-interactive"], { cwd: SWITCH_STACK, env: { ...process.env, ...env } });
-        spawnSync("pulumi", ["stack", "rm", stack, "--yes", "--force", "--non-interactive"], { cwd: SWITCH_STACK, env: { ...process.env, ...env } });
-        fs.rmSync(path.join(SWITCH_STACK, `Pulumi.${stack}.yaml`), { force: true });
-        fx.destroy();
+        await p.destroy();
+        const seeds = dockerCli("ps", "-aq", "--filter", `label=${label}`).split("\n").filter(Boolean);
+        if (seeds.length) spawnSync("docker", ["rm", "-f", ...seeds], { stdio: "ignore" });
+        // The seeds' containers are on the program's network: remove it if destroy could not.
+        for (const n of dockerCli("network", "ls", "-q", "--filter", `label=bluegreen.stack=${p.prefix}`).split("\n").filter(Boolean)) {
+            spawnSync("docker", ["network", "rm", n], { stdio: "ignore" });
+        }
     }
 
     const machine = {
@@ -345,6 +346,7 @@ async function main() {
         node: process.version,
         pulumi: version("pulumi", ["version"]),
         docker: version("docker", ["version", "--format", "{{.Server.Version}}"]),
+        dockerPlugin: dockerPlugin(),
         nginx: version("docker", ["run", "--rm", "bluegreen/nginx:1.22", "nginx", "-v"]),
         traefik: version("docker", ["run", "--rm", "bluegreen/traefik:3.6.12", "traefik", "version"]),
         autocannon: require("autocannon/package.json").version,
@@ -359,6 +361,13 @@ async function main() {
     console.log(markdown(out));
 }
 
+/** Which docker provider plugin the set-up installed: the real one, or the project's stand-in. */
+function dockerPlugin(): string {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/docker"];
+    const dir = path.join(process.env.PULUMI_HOME ?? "", "plugins", `resource-docker-v${version}`);
+    return fs.existsSync(path.join(dir, ".bluegreen-standin")) ? `the project's stand-in v${version}` : `the real plugin v${version}`;
+}
+
 function dockerOk(...args: string[]): boolean {
     return spawnSync("docker", args, { stdio: "ignore" }).status === 0;
 }
@@ -370,6 +379,7 @@ function markdown(out: any): string {
     const m = out.machine;
     return [
         `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; node ${m.node}, pulumi ${m.pulumi}, Docker ${m.docker}, ${m.nginx}; ${m.date}.`,
+        `The bluegreen contender is the program itself (index.ts) on its own stack; docker provider plugin: ${m.dockerPlugin}.`,
         `Load: ${m.load.ratePerSecond} requests/s in three equal streams (new connections; keep-alive retrying once; raw keep-alive).`,
         "",
         "| contender | flips | failed requests | non-2xx | raw keep-alive resets | flip window ms p50 / max | latency ms steady p50 / p99 | latency ms switching p50 / p99 | switch wall ms p50 |",

@@ -11,6 +11,8 @@ export interface KubeColorEnvironmentArgs {
     namespace: string;
     /** The `app` label shared by both colors and selected by both Services. */
     app: string;
+    /** How long creating or updating the Deployment may wait for its rollout (`healthDeadlineSeconds`). */
+    rolloutSeconds: number;
     provider?: k8s.Provider;
 }
 
@@ -32,7 +34,10 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
         const probe = { httpGet: { path: s.healthPath, port: "http" }, periodSeconds: 2, timeoutSeconds: 2 };
         const secretEnv = new k8s.core.v1.Secret(`${name}-env`, {
             metadata: { namespace: args.namespace, labels },
-            stringData: pulumi.secret(s.env), // env may carry credentials
+            // Env may carry credentials. An empty map is left out: the kubernetes provider never
+            // stores an empty `stringData`, so declaring one plans a replacement of the Secret, and
+            // through its new name a rollout of the Deployment, on every `up`.
+            stringData: Object.keys(s.env).length ? pulumi.secret(s.env) : undefined,
         }, { parent: this, provider: args.provider });
         const deployment = new k8s.apps.v1.Deployment(name, {
             metadata: { namespace: args.namespace, labels },
@@ -61,7 +66,13 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, { parent: this, provider: args.provider });
+        }, {
+            parent: this,
+            provider: args.provider,
+            // The provider waits for the rollout; a color that cannot become ready fails the update
+            // within the health deadline, before the Services move, instead of after 10 minutes.
+            customTimeouts: { create: `${args.rolloutSeconds}s`, update: `${args.rolloutSeconds}s` },
+        });
         this.image = pulumi.output(s.image);
         this.deploymentName = deployment.metadata.name;
         this.registerOutputs({ image: this.image, deploymentName: this.deploymentName });

@@ -86,7 +86,7 @@ installed_pulumi() {
   dirname "$(readlink -f "$p")"
 }
 build_cli() {
-  local v; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin" found
+  local v found; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin"
   if found=$(installed_pulumi); then
     echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
     step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"

@@ -192,8 +192,8 @@ function arg(name: string, argv: string[]): string | undefined {
 
 async function main(argv: string[]) {
     const [command] = argv;
-    const workDir = arg("work-dir", argv) ?? path.resolve(__dirname, "..");
-    const stack = await LocalWorkspace.selectStack({ stackName: arg("stack", argv) ?? "dev", workDir });
+    // The program's own stacks, in the project root (where Pulumi.yaml and index.ts are).
+    const stack = await LocalWorkspace.selectStack({ stackName: arg("stack", argv) ?? "dev", workDir: path.resolve(__dirname, "..") });
     if (command === "status") {
         const r = await status(stack);
         console.log(formatStatus(r));

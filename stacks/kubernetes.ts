@@ -26,7 +26,7 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
     // The active color first: the gate waits for it, the Service follows, the idle color scales last.
     envs[s.activeColor] = new KubeColorEnvironment(`${prefix}-${s.activeColor}`, {
         color: s.activeColor, settings: s[s.activeColor], replicas: replicasOf(s.activeColor),
-        resources: k.resources[s.activeColor], namespace: k.namespace, app,
+        resources: k.resources[s.activeColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds,
     });
     const gate = new DeploymentReadyGate(`${prefix}-gate`, {
         deployment: envs[s.activeColor].deploymentName,
@@ -50,7 +50,7 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
     // Retiring the idle color happens after traffic has left it.
     envs[s.idleColor] = new KubeColorEnvironment(`${prefix}-${s.idleColor}`, {
         color: s.idleColor, settings: s[s.idleColor], replicas: replicasOf(s.idleColor),
-        resources: k.resources[s.idleColor], namespace: k.namespace, app,
+        resources: k.resources[s.idleColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds,
     }, { dependsOn: [production] });
 
     const urlOf = (svc: k8s.core.v1.Service, port: number) =>

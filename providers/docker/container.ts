@@ -279,9 +279,14 @@ export async function readContainer(id: string, state: Props): Promise<Props | u
 }
 
 export async function updateContainer(id: string, olds: Props, news: Props, preview: boolean): Promise<Props> {
-    // The planned state: the new inputs over the stored outputs; the real update never reads back.
+    // The planned state: the new inputs, in the outputs' shapes, over the stored outputs; the
+    // real update never reads back.
     const planned: Props = { ...olds, ...news, id };
     planned.labels = byLabel(news.labels ?? olds.labels);
+    planned.networksAdvanced = normalizedNetworks(news.networksAdvanced, olds.networksAdvanced?.[0]?.gwPriority === 0);
+    planned.ports = news.ports ? normalizedPorts(news.ports) : olds.ports;
+    planned.volumes = normalizedVolumes(news.volumes);
+    planned.capabilities = news.capabilities ? { adds: sorted(news.capabilities.adds), drops: sorted(news.capabilities.drops) } : olds.capabilities;
     if (preview) return planned;
     const c = engine().getContainer(id);
     if (news.mustRun && !olds.mustRun && news.start !== false) await c.start();

@@ -161,7 +161,7 @@ export function diff(type: string, olds: Props, news: Props): DiffResult {
         } else if (isUnknown(n)) {
             kind = "update";
         } else if (JSON.stringify(canon(spec, o)) !== JSON.stringify(canon(spec, n))) {
-            kind = isZero(o) ? "add" : isZero(n) ? "delete" : "update";
+            kind = o === null || o === undefined ? "add" : "update";
         }
         if (kind) detailedDiff[prop] = (replace ? `${kind}-replace` : kind) as DiffKind;
     }

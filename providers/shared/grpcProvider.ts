@@ -33,20 +33,30 @@ export interface DiffResult {
     replaces: string[];
     detailedDiff: Record<string, DiffKind>;
     deleteBeforeReplace?: boolean;
+    /** The changed top-level properties; by default the roots of `detailedDiff`'s paths. */
+    diffs?: string[];
+    /** Paths of `detailedDiff` whose change is a change of the inputs (`PropertyDiff.inputDiff`). */
+    inputDiffs?: string[];
 }
 
 /** What a stand-in implements; the type is the resource's type token (`docker:index/container:Container`). */
 export interface ProviderImpl {
     readonly name: string;
     readonly version: string;
+    /**
+     * Whether the engine sends secrets as such (`{ <secret signature>: …, value }`) and keeps the
+     * ones the provider marks in what it returns. Without it (the default), the engine strips them.
+     */
+    readonly acceptSecrets?: boolean;
     checkConfig(news: Props): CheckFailure[];
     configure(config: Props): void;
     check(type: string, name: string, olds: Props, news: Props): { inputs: Props; failures: CheckFailure[] };
     diff(type: string, id: string, olds: Props, news: Props): DiffResult;
-    create(type: string, name: string, inputs: Props, preview: boolean): Promise<{ id: string; outs: Props }>;
+    /** `timeout`: the resource's custom timeout in seconds, 0 when it has none. */
+    create(type: string, name: string, inputs: Props, preview: boolean, timeout?: number): Promise<{ id: string; outs: Props }>;
     read(type: string, id: string, outs: Props, inputs: Props): Promise<{ id: string; outs: Props; inputs: Props } | undefined>;
-    update(type: string, id: string, olds: Props, news: Props, preview: boolean): Promise<Props>;
-    delete(type: string, id: string, outs: Props): Promise<void>;
+    update(type: string, id: string, olds: Props, news: Props, preview: boolean, timeout?: number): Promise<Props>;
+    delete(type: string, id: string, outs: Props, timeout?: number): Promise<void>;
 }
 
 /**
@@ -134,13 +144,13 @@ function diffResponse(d: DiffResult) {
     const resp = new provproto.DiffResponse();
     resp.setChanges(d.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE);
     resp.setReplacesList(d.replaces);
-    resp.setDiffsList([...new Set(Object.keys(d.detailedDiff).map((k) => k.split(/[.[]/)[0]))]);
+    resp.setDiffsList(d.diffs ?? [...new Set(Object.keys(d.detailedDiff).map((k) => k.split(/[.[]/)[0]))]);
     resp.setHasdetaileddiff(true);
     const map = resp.getDetaileddiffMap();
     for (const [path, kind] of Object.entries(d.detailedDiff)) {
         const pd = new provproto.PropertyDiff();
         pd.setKind(KIND[kind]);
-        pd.setInputdiff(false);
+        pd.setInputdiff(d.inputDiffs?.includes(path) ?? false);
         map.set(path, pd);
     }
     if (d.deleteBeforeReplace) resp.setDeletebeforereplace(true);
@@ -181,7 +191,8 @@ export async function serve(impl: ProviderImpl): Promise<void> {
             Object.assign(config, toJs(req.getArgs()));
             impl.configure(config);
             const resp = new provproto.ConfigureResponse();
-            resp.setAcceptsecrets(false); // the engine strips secrets and marks the same outputs secret again
+            // Without it the engine strips secrets and marks the same outputs secret again.
+            resp.setAcceptsecrets(impl.acceptSecrets === true);
             resp.setSupportspreview(true);
             resp.setAcceptresources(false);
             resp.setAcceptoutputs(false);
@@ -196,7 +207,7 @@ export async function serve(impl: ProviderImpl): Promise<void> {
         }),
         diff: handle((req: any) => diffResponse(impl.diff(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews())))),
         create: handle(async (req: any) => {
-            const { id, outs } = await impl.create(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getProperties()), req.getPreview());
+            const { id, outs } = await impl.create(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getProperties()), req.getPreview(), req.getTimeout());
             const resp = new provproto.CreateResponse();
             resp.setId(id);
             resp.setProperties(toStruct(outs));
@@ -214,13 +225,13 @@ export async function serve(impl: ProviderImpl): Promise<void> {
             return resp;
         }),
         update: handle(async (req: any) => {
-            const outs = await impl.update(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews()), req.getPreview());
+            const outs = await impl.update(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews()), req.getPreview(), req.getTimeout());
             const resp = new provproto.UpdateResponse();
             resp.setProperties(toStruct(outs));
             return resp;
         }),
         delete: handle(async (req: any) => {
-            await impl.delete(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()));
+            await impl.delete(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()), req.getTimeout());
             return new emptyproto.Empty();
         }),
         cancel: handle(() => new emptyproto.Empty()),

@@ -1,6 +1,9 @@
 /**
- * Hardening on the real engine: hostile values cannot run anything, and every entry of the
- * bad-config table is refused by `pulumi preview` of the real program before anything changes.
+ * Hardening of the program itself (`index.ts`) on the real engine: hostile values cannot run
+ * anything through the switch's exec paths, the containers the program created (through the
+ * installed docker plugin) hold only the privileges they need and publish only the proxy's two
+ * listeners on loopback, and every entry of the bad-config table is refused by `pulumi preview`
+ * of the real program before anything changes.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -8,14 +11,30 @@ import * as os from "node:os";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execScript } from "../../components/dockerExec";
+import { LIVE_PORT, PREVIEW_PORT } from "../../components/nginxConfig";
+import { TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT } from "../../components/traefikConfig";
 import { HEALTH_SCRIPT } from "../../components/trafficSwitch";
 import badConfigs from "../fixtures/bad-configs.json";
-import { DockerFixture, dockerCli, freePort } from "../helpers/dockerFixture";
+import { getJson } from "../helpers/load";
+import { ProgramStack, dockerCli } from "../helpers/programStack";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
 const id = runId("bgharden");
-const fixture = new DockerFixture(id);
-let box = "";
+/** The program with its default proxy, nginx. */
+const p = new ProgramStack(id);
+/** A second stack of the program, with proxyKind=traefik. */
+const t = new ProgramStack(`${id}-t`);
+
+beforeAll(async () => {
+    await p.create();
+    await t.create({ proxyKind: "traefik" });
+    const ups = await Promise.all([p.up(), t.up()]);
+    for (const up of ups) expect(up.summary.result).toBe("succeeded");
+});
+
+afterAll(async () => {
+    await Promise.all([p.destroy(), t.destroy()]);
+});
 
 const HOSTILE = [
     "$(touch /tmp/pwned-subst)",
@@ -26,34 +45,54 @@ const HOSTILE = [
     "x' ; touch /tmp/pwned-quote ; '",
 ];
 
-beforeAll(async () => {
-    box = await fixture.color("box", { image: "bluegreen/demo:1.0.0", color: "blue" });
-});
+/** Files named pwned* in the box's /tmp (what any of the hostile values would have created). */
+const pwned = (box: string) => dockerCli("exec", box, "sh", "-c", "ls /tmp | grep -c pwned || true");
 
-afterAll(() => fixture.destroy());
+// The boxes are the program's own containers: the proxy the switch's scripts run in, and a
+// color replica. The scripts run as the container's root, as the switch runs them.
+describe.each([
+    ["the nginx proxy", () => p.proxy()],
+    ["the Traefik proxy", () => t.proxy()],
+    ["a color replica", () => p.containers("blue")[0]],
+])("values never reach a shell, in %s", (_what, boxOf) => {
+    let box = "";
+    beforeAll(() => {
+        box = boxOf();
+    });
 
-describe("values never reach a shell", () => {
+    it("the box would let a shell create the files (a control: the checks below can fail)", async () => {
+        const r = await execScript(box, 'touch "/tmp/$1"', ["pwned-control"]);
+        expect(r.code).toBe(0);
+        expect(pwned(box)).toBe("1");
+        dockerCli("exec", box, "rm", "-f", "/tmp/pwned-control");
+        expect(pwned(box)).toBe("0");
+    });
+
     it("arguments of the switch's scripts arrive verbatim and run nothing", async () => {
         for (const value of HOSTILE) {
             const r = await execScript(box, 'printf "%s" "$1"', [value]);
             expect(r.code).toBe(0);
             expect(r.stdout).toBe(value);
         }
-        expect(dockerCli("exec", box, "sh", "-c", "ls /tmp | grep -c pwned || true")).toBe("0");
+        expect(pwned(box)).toBe("0");
     });
 
     it("a hostile URL given to the health gate is just a URL that fails", async () => {
-        const r = await execScript(box, HEALTH_SCRIPT, ["1", "1", "5", ...HOSTILE.map((h) => `http://127.0.0.1:8080/${h}`)]);
-        expect(r.code).toBe(1);
-        expect(r.stdout).toContain("answered");
-        expect(dockerCli("exec", box, "sh", "-c", "ls /tmp | grep -c pwned || true")).toBe("0");
+        for (const value of HOSTILE) {
+            const url = `http://127.0.0.1:9/${value}`; // nothing listens on port 9
+            const r = await execScript(box, HEALTH_SCRIPT, ["1", "1", "5", url]);
+            expect(r.code).toBe(1);
+            expect(r.stdout.startsWith(`${url} answered 000 after 1 attempt(s) in `), r.stdout).toBe(true);
+        }
+        expect(pwned(box)).toBe("0");
     });
 
     it("stdin carries the config: shell syntax in it is data", async () => {
         const text = HOSTILE.join("\n");
-        const r = await execScript(box, 'cat > /tmp/copy && cat /tmp/copy', [], { stdin: text });
+        const r = await execScript(box, 'cat > /tmp/copy && cat /tmp/copy && rm -f /tmp/copy', [], { stdin: text });
+        expect(r.code).toBe(0);
         expect(r.stdout).toBe(text);
-        expect(dockerCli("exec", box, "sh", "-c", "ls /tmp | grep -c pwned || true")).toBe("0");
+        expect(pwned(box)).toBe("0");
     });
 });
 
@@ -74,26 +113,13 @@ function processPrivileges(container: string) {
     return { noNewPrivs: field("NoNewPrivs"), capBnd: field("CapBnd"), capEff: field("CapEff") };
 }
 
-describe("least privilege, on containers started from the components' declared arguments", () => {
-    const traefik = new DockerFixture(`${id}-t`);
-    const ports = { nginx: [0, 0], traefik: [0, 0] };
-    let nginxProxy = "";
-    let traefikProxy = "";
-
-    beforeAll(async () => {
-        ports.nginx = [await freePort(), await freePort()];
-        ports.traefik = [await freePort(), await freePort()];
-        nginxProxy = await fixture.proxy("nginx", ports.nginx[0], ports.nginx[1]);
-        traefikProxy = await traefik.proxy("traefik", ports.traefik[0], ports.traefik[1]);
-    });
-    afterAll(() => traefik.destroy());
-
+describe("least privilege, read from the containers the program created", () => {
     // Kernel capability bounding sets, as /proc prints them: CHOWN(0) DAC_OVERRIDE(1) SETGID(6)
     // SETUID(7) NET_BIND_SERVICE(10) for nginx, NET_BIND_SERVICE alone for Traefik, none for an app.
     it.each([
-        ["a color replica", () => box, "0000000000000000"],
-        ["the nginx proxy", () => nginxProxy, "00000000000004c3"],
-        ["the Traefik proxy", () => traefikProxy, "0000000000000400"],
+        ["a color replica", () => p.containers("blue")[0], "0000000000000000"],
+        ["the nginx proxy", () => p.proxy(), "00000000000004c3"],
+        ["the Traefik proxy", () => t.proxy(), "0000000000000400"],
     ])("%s runs with no-new-privileges and only the capabilities it needs", (_what, name, capBnd) => {
         const container = name();
         expect(processPrivileges(container)).toMatchObject({ noNewPrivs: "1", capBnd });
@@ -101,20 +127,32 @@ describe("least privilege, on containers started from the components' declared a
         expect(host).toMatchObject({ Privileged: false, SecurityOpt: ["no-new-privileges"], CapDrop: ["ALL"] });
     });
 
-    it("a color replica publishes no port: it is reachable only through the proxy", () => {
-        expect(dockerCli("port", box)).toBe("");
+    it("every color replica of both stacks has the same hardening, and publishes no port: it is reachable only through the proxy", () => {
+        const replicas = [...p.containers("blue"), ...p.containers("green"), ...t.containers("blue"), ...t.containers("green")];
+        expect(replicas).toHaveLength(4);
+        for (const replica of replicas) {
+            expect(dockerCli("port", replica), replica).toBe("");
+            const host = JSON.parse(dockerCli("inspect", "-f", "{{json .HostConfig}}", replica));
+            expect(host, replica).toMatchObject({ Privileged: false, SecurityOpt: ["no-new-privileges"], CapDrop: ["ALL"] });
+            expect(host.CapAdd ?? [], replica).toEqual([]);
+            expect(processPrivileges(replica), replica).toMatchObject({ noNewPrivs: "1", capBnd: "0000000000000000" });
+        }
     });
 
-    it.each(["nginx", "traefik"] as const)("the %s proxy publishes exactly its two ports, on loopback only", async (kind) => {
-        const container = kind === "nginx" ? nginxProxy : traefikProxy;
-        const [live, preview] = ports[kind];
+    it.each([
+        ["nginx", () => p, LIVE_PORT, PREVIEW_PORT],
+        ["traefik", () => t, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT],
+    ] as const)("the %s proxy publishes exactly its two ports, on loopback only", async (_kind, stackOf, liveInside, previewInside) => {
+        const s = stackOf();
+        const container = s.proxy();
+        const live = Number(new URL(s.url).port);
+        const preview = Number(new URL(s.previewUrl).port);
         expect(dockerCli("port", container).split("\n").sort()).toEqual(
-            [`80/tcp -> 127.0.0.1:${live}`, `81/tcp -> 127.0.0.1:${preview}`].sort());
-        // Up and answering on loopback (no route until a switch applies: 503 from nginx, 404 from Traefik)...
-        for (const port of [live, preview]) {
-            expect(await probe("127.0.0.1", port)).toBe("open");
-            expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBeGreaterThanOrEqual(400);
-        }
+            [`${liveInside}/tcp -> 127.0.0.1:${live}`, `${previewInside}/tcp -> 127.0.0.1:${preview}`].sort());
+        // Up and answering on loopback: the live color on url, the idle one on previewUrl...
+        for (const port of [live, preview]) expect(await probe("127.0.0.1", port)).toBe("open");
+        expect((await getJson(s.url)).json).toMatchObject({ color: "blue" });
+        expect((await getJson(s.previewUrl)).json).toMatchObject({ color: "green" });
         // ...and refused on every other address of this host.
         const others = Object.values(os.networkInterfaces()).flat()
             .filter((a): a is os.NetworkInterfaceInfo => !!a && a.family === "IPv4" && !a.internal).map((a) => a.address);
@@ -128,11 +166,11 @@ describe("least privilege, on containers started from the components' declared a
 describe("the bad-config table through `pulumi preview` of the real program", () => {
     let stack: Stack;
     beforeAll(async () => {
-        stack = await LocalWorkspace.createStack({ stackName: id, workDir: ROOT }, await workspaceOptions());
+        stack = await LocalWorkspace.createStack({ stackName: `${id}-cfg`, workDir: ROOT }, await workspaceOptions());
     });
     afterAll(async () => {
         await stack?.workspace.removeStack(stack.name, { force: true });
-        fs.rmSync(`${ROOT}/Pulumi.${id}.yaml`, { force: true });
+        fs.rmSync(`${ROOT}/Pulumi.${id}-cfg.yaml`, { force: true });
     });
 
     it.each(badConfigs.map((c) => [c.name, c] as const))("refuses %s, naming the key, and declares nothing", async (_name, c) => {

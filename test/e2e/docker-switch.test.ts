@@ -1,87 +1,89 @@
 /**
- * The traffic switch, end to end: real `pulumi preview`/`up`/`refresh`/`destroy` through the
- * Automation API, a real Docker engine, real nginx, real HTTP under load.
- *
- * The colors and the proxy are started by the test with the docker CLI from the arguments the
- * components declare (test/helpers/declared.ts), because the @pulumi/docker provider plugin
- * cannot be built here (see README, "Known limits"). The stack under test,
- * `switch-stack/`, holds the one resource this project owns for the switch, `TrafficSwitch`,
- * fed by the same renderer and the same config validation as the program.
+ * The program itself (`index.ts`), end to end: real `pulumi preview`/`up`/`refresh`/`destroy`
+ * through the Automation API, the installed docker plugin (the real one, or the project's
+ * stand-in where it cannot be installed), a real Docker engine, real nginx, real HTTP under load.
  */
-import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PreviewJson, summarizePreview } from "../../components/previewSummary";
 import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
-import { SWITCH_STACK, SwitchHarness, expectCleanTeardown } from "../helpers/switchHarness";
-import { ROOT, pulumiEnv, runId, workspaceOptions } from "../helpers/toolchain";
+import { ProgramStack, dockerCli, expectCleanTeardown } from "../helpers/programStack";
+import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
-const id = runId("bge2e");
-const h = new SwitchHarness(id, "nginx");
-const fixture = h.fixture;
+const p = new ProgramStack(runId("bge2e"));
 const figures: Record<string, unknown> = {};
-// Bound after start(): the tests below read them as plain names.
-let stack: Stack;
-let url = "";
-let previewUrl = "";
-const setColor = (c: "blue" | "green") => h.setColor(c);
-const setEndpoints = (c: "blue" | "green", containers: string[]) => h.setEndpoints(c, containers);
-const upUnderLoad = (from: "blue" | "green", to: "blue" | "green") => h.upUnderLoad(from, to);
+
+/** Non-"same" steps of `pulumi preview --json`, as `op type::name`. */
+function changes(json: PreviewJson): string[] {
+    return (json.steps ?? []).filter((s) => s.op !== "same").map((s) => {
+        const [, , typeChain, name] = s.urn.split("::");
+        return `${s.op} ${typeChain.split("$").pop()}::${name}`;
+    }).sort();
+}
 
 /**
  * `pulumi preview --json` of the stack, as the pull-request workflow runs it. With
  * BLUEGREEN_RECORD_FIXTURES=1 the output is also saved as a unit-test fixture.
  */
-function previewJson(fixtureName: string): PreviewJson {
-    const out = execFileSync("pulumi", ["preview", "--json", "--non-interactive", "--stack", id], {
-        cwd: SWITCH_STACK, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8",
-    });
-    if (process.env.BLUEGREEN_RECORD_FIXTURES === "1") {
-        fs.writeFileSync(`${ROOT}/test/fixtures/${fixtureName}.json`, out.replaceAll(id, "bg-e2e"));
+function previewJson(fixtureName?: string): PreviewJson {
+    const out = p.cli(["preview", "--json"]);
+    if (fixtureName && process.env.BLUEGREEN_RECORD_FIXTURES === "1") {
+        fs.writeFileSync(`${ROOT}/test/fixtures/${fixtureName}.json`, out.replaceAll(p.id, "bg-e2e"));
     }
     return JSON.parse(out);
 }
 
+/** Every answer on `url` under the load came from `color`, none failed. */
+function expectOnly(report: Awaited<ReturnType<LoadGenerator["stop"]>>, color: string): void {
+    expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+    expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+    expect(report.samples.filter((s) => s.status !== 0 && s.color !== color).slice(0, 3)).toEqual([]);
+}
+
 beforeAll(async () => {
-    await h.start();
-    ({ stack, url, previewUrl } = h);
+    await p.create();
 });
 
 afterAll(async () => {
-    await h.destroy();
+    await p.destroy();
     console.log("figures:", JSON.stringify(figures, null, 2));
 });
 
-describe("the traffic switch on a real Docker engine", () => {
-    it("a fresh proxy routes nothing until the switch has applied", async () => {
-        // The bootstrap config answers 503 on both listeners; no color is live yet.
-        for (const u of [url, previewUrl]) {
-            const res = await fetch(u);
-            expect(res.status).toBe(503);
-            expect(await res.text()).toBe("no color is live yet\n");
+describe("the program on a real Docker engine", () => {
+    it("up from nothing creates both colors, the network, the proxy and its switch: url serves blue, previewUrl green", async () => {
+        const up = await p.up();
+        expect(up.summary.result).toBe("succeeded");
+        expect(up.summary.resourceChanges).toMatchObject({ create: 10 });
+        expect(up.outputs.activeColor.value).toBe("blue");
+        expect(up.outputs.url.value).toBe(p.url);
+        expect(up.outputs.previewUrl.value).toBe(p.previewUrl);
+        expect(p.containers("blue")).toHaveLength(1);
+        expect(p.containers("green")).toHaveLength(1);
+        for (let i = 0; i < 10; i++) {
+            expect((await getJson(p.url)).json).toMatchObject({ color: "blue", version: "1.0.0" });
+            expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
         }
     });
 
-    it("up from nothing: url serves blue, previewUrl serves green", async () => {
-        const up = await stack.up();
-        expect(up.summary.result).toBe("succeeded");
-        expect(up.outputs.activeColor.value).toBe("blue");
-        for (let i = 0; i < 10; i++) {
-            expect((await getJson(url)).json).toMatchObject({ color: "blue", version: "1.0.0" });
-            expect((await getJson(previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
-        }
+    it("refresh of a healthy stack changes nothing, and the next preview plans nothing", async () => {
+        const refresh = await p.stack.refresh({ onOutput: () => undefined });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 10 });
+        const pre = await p.stack.preview();
+        expect(pre.changeSummary).toEqual({ same: 10 });
     });
 
     it("preview of activeColor=green shows exactly the switch as changed, nothing created, deleted or replaced", async () => {
-        await setColor("green");
-        const pre = await stack.preview({ diff: true });
-        expect(pre.changeSummary).toEqual({ same: 1, update: 1 });
+        await p.setColor("green");
+        const pre = await p.stack.preview({ diff: true });
+        expect(pre.changeSummary).toEqual({ same: 9, update: 1 });
         expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic:Resource: \(update\)/);
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
-        expect((await getJson(url)).json.color).toBe("blue"); // a preview changes nothing
-        // The pull-request summary, from the CLI's own JSON output.
+        expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
+        // The pull-request summary, from the CLI's own JSON output...
         const json = previewJson("preview-switch");
+        expect(changes(json)).toEqual(["update pulumi-nodejs:dynamic:Resource::" + `${p.prefix}-proxy-switch`]);
         const summary = summarizePreview(json);
         expect(summary.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
         // ...and the script the pull-request workflow pipes it through.
@@ -90,12 +92,13 @@ describe("the traffic switch on a real Docker engine", () => {
     });
 
     it("up switches to green under load with zero failed requests, then only green answers", async () => {
-        const { result, report, after, upStart, upEnd, win } = await upUnderLoad("blue", "green");
+        const containers = p.containers();
+        const { result, report, after, upStart, upEnd, win } = await p.upUnderLoad("blue", "green");
         expect(result.summary.result).toBe("succeeded");
+        expect(result.summary.resourceChanges).toEqual({ same: 9, update: 1 });
         figures.switchToGreen = {
             sent: report.sent, durationMs: report.durationMs, rps: Math.round(report.sent / (report.durationMs / 1000)),
-            failed: report.failed, failures: report.samples.filter((x) => x.status < 200 || x.status > 299).slice(0, 5),
-            rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
+            failed: report.failed, rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
             upWallMs: upEnd - upStart, flipWindow: { firstGreenMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastBlueMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
         };
         expect(report.sent / (report.durationMs / 1000)).toBeGreaterThanOrEqual(200);
@@ -103,66 +106,110 @@ describe("the traffic switch on a real Docker engine", () => {
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(after.length).toBeGreaterThan(100);
         expect(after.filter((s) => s.kind !== "raw" || s.status !== 0).every((s) => s.color === "green")).toBe(true);
-        expect((await getJson(previewUrl)).json.color).toBe("blue");
+        expect((await getJson(p.previewUrl)).json.color).toBe("blue");
+        expect(p.containers()).toEqual(containers); // no container was replaced or added
     });
 
     it("reverting activeColor to blue switches back under load with zero failed requests", async () => {
-        await setColor("blue");
-        const { result, report, after, upStart, upEnd, win } = await upUnderLoad("green", "blue");
+        await p.setColor("blue");
+        const { result, report, after, upStart, upEnd, win } = await p.upUnderLoad("green", "blue");
         expect(result.summary.result).toBe("succeeded");
         figures.revertToBlue = {
-            sent: report.sent, failed: report.failed, failures: report.samples.filter((x) => x.status < 200 || x.status > 299).slice(0, 5), rawKeepAliveResets: report.resets.raw,
+            sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw,
             upWallMs: upEnd - upStart, flipWindow: { firstBlueMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastGreenMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
         };
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(after.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
-        expect((await getJson(previewUrl)).json.color).toBe("green");
+        expect((await getJson(p.previewUrl)).json.color).toBe("green");
     });
 
-    it("a new version on the idle color reaches previewUrl while url keeps serving blue, zero failed requests", async () => {
-        const next = await fixture.color("green-v21", { image: "bluegreen/demo:2.0.0", color: "green", env: { APP_VERSION: "2.1.0" } });
-        await setEndpoints("green", [next]);
-        const summary = summarizePreview(previewJson("preview-idle-update"));
-        expect(summary.text).toBe("Traffic: stays on blue (bluegreen/demo:1.0.0); environments unchanged");
-        const { result, report } = await upUnderLoad("blue", "green");
+    it("a switch made after a refresh updates only the switch", async () => {
+        await p.stack.refresh({ onOutput: () => undefined });
+        await p.setColor("green");
+        const pre = await p.stack.preview();
+        expect(pre.changeSummary).toEqual({ same: 9, update: 1 });
+        const up = await p.up();
+        expect(up.summary.resourceChanges).toEqual({ same: 9, update: 1 });
+        expect((await getJson(p.url)).json.color).toBe("green");
+        await p.setColor("blue");
+        expect((await p.up()).summary.resourceChanges).toEqual({ same: 9, update: 1 });
+    });
+
+    it("a new version on the idle color replaces only its containers; url never leaves blue, zero failed requests", async () => {
+        const blue = p.containers("blue");
+        const greenBefore = p.containers("green");
+        await p.set({ greenImage: "bluegreen/demo:1.0.0" }); // any other image: the version label follows it
+        const json = previewJson("preview-idle-update");
+        expect(changes(json)).toEqual([
+            `replace docker:index/container:Container::${p.prefix}-green-0`,
+            `update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`,
+        ].sort());
+        expect(summarizePreview(json).text).toBe(
+            `Traffic: stays on blue (bluegreen/demo:1.0.0); other changes: replace docker:index/container:Container ${p.prefix}-green-0 (image, labels)`,
+        );
+        const { result, report } = await p.upUnderLoad("blue", "green");
         expect(result.summary.result).toBe("succeeded");
-        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
-        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
-        expect(report.samples.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
-        expect((await getJson(previewUrl)).json).toMatchObject({ color: "green", version: "2.1.0" });
+        expectOnly(report, "blue");
         figures.idleUpdate = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
+        expect(p.containers("blue")).toEqual(blue);
+        expect(p.containers("green")).not.toEqual(greenBefore);
+        expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "1.0.0" });
+        await p.set({ greenImage: "bluegreen/demo:2.0.0" });
+        await p.up();
+        expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
+    });
+
+    it("idle replicas up to 3 and back to 1: previewUrl is served by each, url stays on blue with zero failed requests", async () => {
+        const blue = p.containers("blue");
+        await p.set({ greenReplicas: "3" });
+        const up = await p.upUnderLoad("blue", "green");
+        expectOnly(up.report, "blue");
+        expect(up.result.summary.resourceChanges).toMatchObject({ create: 2, update: 1 });
+        expect(p.containers("green")).toHaveLength(3);
+        const hosts = new Set<string>();
+        for (let i = 0; i < 60 && hosts.size < 3; i++) hosts.add((await getJson(p.previewUrl)).json.host);
+        expect(hosts.size).toBe(3);
+        await p.set({ greenReplicas: "1" });
+        const down = await p.upUnderLoad("blue", "green");
+        expectOnly(down.report, "blue");
+        expect(down.result.summary.resourceChanges).toMatchObject({ delete: 2, update: 1 });
+        expect(p.containers("green")).toHaveLength(1);
+        expect(p.containers("blue")).toEqual(blue);
+        figures.idleReplicas = { up: down.report.sent, failedUp: up.report.failed, failedDown: down.report.failed };
     });
 
     it("the health gate refuses to move traffic to an unhealthy green; url serves blue throughout", async () => {
-        const sick = await fixture.color("green-sick", { image: "bluegreen/demo:2.0.0", color: "green", env: { HEALTH_STATUS: "503" } });
-        await setEndpoints("green", [sick]);
-        await stack.up(); // the idle color may be sick: the preview listener just shows it
-        await setColor("green");
-        const load = new LoadGenerator(url, 240);
+        await p.stack.setConfig("bluegreen:greenEnv.HEALTH_STATUS", { value: "503" }, true);
+        const idle = await p.up(); // the idle color may be sick: only the preview listener shows it
+        expect(idle.summary.result).toBe("succeeded");
+        await p.setColor("green");
+        const load = new LoadGenerator(p.url, 240);
         load.run();
-        const error = await stack.up().then(() => undefined, (e: Error) => e);
+        const error = await p.up().then(() => undefined, (e: Error) => e);
         const report = await load.stop();
         expect(error).toBeDefined();
-        const endpoint = `http://${fixture.endpoint(sick)}/health`;
-        expect(String(error)).toContain(`health gate: green is not healthy, so traffic was not moved to it: ${endpoint} answered 503`);
-        expect(report.failed.fresh + report.failed.keepalive).toBe(0);
-        expect(report.samples.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
-        for (let i = 0; i < 10; i++) expect((await getJson(url)).json.color).toBe("blue");
-        await setColor("blue");
-        const heal = await stack.up();
+        const sick = p.containers("green")[0];
+        expect(String(error)).toContain(`health gate: green is not healthy, so traffic was not moved to it: http://${sick}:8080/health answered 503`);
+        expectOnly(report, "blue");
+        for (let i = 0; i < 10; i++) expect((await getJson(p.url)).json.color).toBe("blue");
+        // Healing: the config goes back, `up` converges, traffic never moved.
+        await p.stack.removeConfig("bluegreen:greenEnv.HEALTH_STATUS", true);
+        await p.setColor("blue");
+        const heal = await p.up();
         expect(heal.summary.result).toBe("succeeded");
+        expect((await getJson(p.previewUrl)).json.color).toBe("green");
     });
 });
 
 describe("config validation of the real program (index.ts) through the real CLI", () => {
     let project: Stack;
     beforeAll(async () => {
-        project = await LocalWorkspace.createStack({ stackName: `${id}-cfg`, workDir: ROOT }, await workspaceOptions());
+        project = await LocalWorkspace.createStack({ stackName: `${p.id}-cfg`, workDir: ROOT }, await workspaceOptions());
     });
     afterAll(async () => {
         await project?.workspace.removeStack(project.name, { force: true });
-        fs.rmSync(`${ROOT}/Pulumi.${id}-cfg.yaml`, { force: true });
+        fs.rmSync(`${ROOT}/Pulumi.${p.id}-cfg.yaml`, { force: true });
     });
 
     it.each([
@@ -184,11 +231,15 @@ describe("config validation of the real program (index.ts) through the real CLI"
         } finally {
             await project.removeConfig(`bluegreen:${key}`);
         }
-        // ...and the switch stack next to it still serves blue.
-        expect((await getJson(url)).json.color).toBe("blue");
+        // ...and the running stack next to it still serves blue.
+        expect((await getJson(p.url)).json.color).toBe("blue");
     });
 });
 
 describe("teardown", () => {
-    it("destroy removes the stack and leaves no container, volume or network behind", () => expectCleanTeardown(h));
+    it("destroy removes every container, volume and network of the program, and the stack", async () => {
+        const proxy = p.proxy();
+        expect(dockerCli("inspect", "-f", "{{.State.Running}}", proxy)).toBe("true");
+        await expectCleanTeardown(p);
+    });
 });

@@ -24,8 +24,9 @@ export function pulumiEnv(): Record<string, string> {
  */
 export async function workspaceOptions(): Promise<Pick<LocalWorkspaceOptions, "pulumiCommand" | "envVars" | "pulumiHome">> {
     const env = pulumiEnv();
-    const bin = env.PATH.split(":").find((p) => fs.existsSync(path.join(p, "pulumi")) && p.includes("pulumi-v"));
-    if (!bin) throw new Error("the Pulumi CLI is not built; run `npm run setup`");
+    // The first `pulumi` on the PATH env.sh prints: the installed one the set-up chose, or the one it built.
+    const bin = env.PATH.split(":").find((p) => fs.existsSync(path.join(p, "pulumi")));
+    if (!bin) throw new Error("no Pulumi CLI found; run `npm run setup`");
     Object.assign(process.env, env); // the inline program's language host and the dynamic provider inherit it
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
     return { pulumiCommand, envVars: env, pulumiHome: env.PULUMI_HOME };

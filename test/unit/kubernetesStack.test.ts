@@ -17,6 +17,7 @@ async function declare(raw: Record<string, string>) {
 
 const find = (rs: Registered[], type: string, name: string) => rs.find((r) => r.type === type && r.name === name)!;
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SECRET = "kubernetes:core/v1:Secret";
 const SERVICE = "kubernetes:core/v1:Service";
 
 describe("the Kubernetes stack", () => {
@@ -103,5 +104,13 @@ describe("Kubernetes keys", () => {
     ])("rejects %j", async (raw, message) => {
         const { parseSettings: parse } = await import("../../components/settings");
         expect(() => parse(raw as Record<string, string>)).toThrow(message);
+    });
+    it("declares a color's env Secret without stringData when the env is empty, and with it otherwise", async () => {
+        // The kubernetes provider never stores an empty stringData: declaring one would replace
+        // the Secret, and roll the Deployment, on every up (conformance recordings, kubernetes/02).
+        const plain = await declare({ activeColor: "blue" });
+        expect(find(plain.resources, SECRET, "bg-k8s-blue-env").inputs.stringData).toBeUndefined();
+        const withEnv = await declare({ activeColor: "blue", greenEnv: JSON.stringify({ API_TOKEN: "t" }) });
+        expect(JSON.stringify(find(withEnv.resources, SECRET, "bg-k8s-green-env").inputs.stringData)).toContain("API_TOKEN");
     });
 });

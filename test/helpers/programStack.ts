@@ -1,0 +1,179 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { expect } from "vitest";
+import type { Color, ProxyKind } from "../../components/settings";
+import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
+import { ROOT, pulumiEnv, workspaceOptions } from "./toolchain";
+
+/** Runs the docker CLI with arguments (never a shell string) and returns its trimmed stdout. */
+export function dockerCli(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+export function dockerOk(...args: string[]): boolean {
+    try {
+        dockerCli(...args);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+const lines = (s: string) => s.split("\n").filter(Boolean);
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+    const net = await import("node:net");
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.listen(0, "127.0.0.1", () => {
+            const port = (srv.address() as import("node:net").AddressInfo).port;
+            srv.close(() => resolve(port));
+        });
+        srv.on("error", reject);
+    });
+}
+
+/**
+ * A throwaway stack of the program itself (`index.ts` in the project root), run through the
+ * Automation API with the real CLI, the installed docker plugin and the real engine. Everything
+ * the program creates carries the label `bluegreen.stack=bluegreen-<stack>`, which is how the
+ * tests find its containers and check that `destroy` left nothing.
+ */
+export class ProgramStack {
+    stack!: Stack;
+    url = "";
+    previewUrl = "";
+    /** The program's resource-name prefix and label value. */
+    readonly prefix: string;
+    private destroyed = false;
+
+    constructor(readonly id: string) {
+        this.prefix = `bluegreen-${id}`;
+    }
+
+    /**
+     * Creates the stack with the dev stack's images (blue 1.0.0, green 2.0.0), free loopback
+     * ports, a short health gate, and `config` (keys without the `bluegreen:` namespace) over them.
+     */
+    async create(config: Record<string, string> = {}): Promise<this> {
+        const live = await freePort();
+        let preview = await freePort();
+        while (preview === live) preview = await freePort();
+        const base: Record<string, string> = {
+            activeColor: "blue",
+            blueImage: "bluegreen/demo:1.0.0",
+            greenImage: "bluegreen/demo:2.0.0",
+            proxyPort: String(live),
+            previewPort: String(preview),
+            healthRetries: "3",
+            healthDeadlineSeconds: "20",
+        };
+        this.stack = await LocalWorkspace.createStack({ stackName: this.id, workDir: ROOT }, await workspaceOptions());
+        await this.set({ ...base, ...config });
+        return this;
+    }
+
+    /** Sets stack config keys of the project's namespace. */
+    async set(config: Record<string, string>): Promise<void> {
+        await this.stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [`bluegreen:${k}`, { value }])));
+        const all = await this.stack.getAllConfig();
+        this.url = `http://127.0.0.1:${all["bluegreen:proxyPort"].value}`;
+        this.previewUrl = `http://127.0.0.1:${all["bluegreen:previewPort"].value}`;
+    }
+
+    async setColor(c: Color): Promise<void> {
+        await this.set({ activeColor: c });
+    }
+
+    async up(): Promise<UpResult> {
+        return this.stack.up({ onOutput: () => undefined });
+    }
+
+    /** Runs the CLI on this stack in the project root (for what the Automation API does not offer: `preview --json`). */
+    cli(args: string[], opts: { input?: string } = {}): string {
+        return execFileSync("pulumi", [...args, "--stack", this.id, "--non-interactive"], {
+            cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, encoding: "utf8", input: opts.input, maxBuffer: 64 * 1024 * 1024,
+        });
+    }
+
+    /** Runs `up` under load on `url`; returns what the clients saw, with times on the load's timeline. */
+    async upUnderLoad(from: Color, to: Color, rate = 240) {
+        const load = new LoadGenerator(this.url, rate);
+        load.run();
+        await new Promise((r) => setTimeout(r, 1500)); // steady state first
+        const upStart = load.now();
+        const result = await this.up();
+        const upEnd = load.now();
+        await new Promise((r) => setTimeout(r, 1500)); // and after
+        const report = await load.stop();
+        const after = report.samples.filter((s: Sample) => s.at > upEnd + 200);
+        return { result, report, after, upStart, upEnd, win: flipWindow(report.samples, from, to) };
+    }
+
+    /** Names of the program's containers: a color's replicas (sorted), or all of them. */
+    containers(color?: Color): string[] {
+        const filters = ["--filter", `label=bluegreen.stack=${this.prefix}`];
+        if (color) filters.push("--filter", `label=color=${color}`);
+        return lines(dockerCli("ps", "-a", ...filters, "--format", "{{.Names}}")).sort();
+    }
+
+    /** The proxy container's name. */
+    proxy(): string {
+        const found = lines(dockerCli("ps", "-a", "--filter", `label=bluegreen.component=${this.prefix}-proxy`, "--format", "{{.Names}}"));
+        if (found.length !== 1) throw new Error(`expected one proxy container of ${this.prefix}, found ${JSON.stringify(found)}`);
+        return found[0];
+    }
+
+    /** Every container, volume and network of the program still on the engine. */
+    leftovers(): string[] {
+        const label = `label=bluegreen.stack=${this.prefix}`;
+        return [
+            ...lines(dockerCli("ps", "-aq", "--filter", label)).map((x) => `container ${x}`),
+            ...lines(dockerCli("volume", "ls", "-q", "--filter", label)).map((x) => `volume ${x}`),
+            ...lines(dockerCli("network", "ls", "-q", "--filter", label)).map((x) => `network ${x}`),
+        ];
+    }
+
+    /**
+     * `pulumi destroy`, then removes the stack and its stack file; anything the program left on
+     * the engine is removed afterwards so that one failed test does not leak into the next, and
+     * returned so that the teardown test can fail on it. Idempotent.
+     */
+    async destroy(): Promise<string[]> {
+        if (this.destroyed || !this.stack) return [];
+        this.destroyed = true;
+        let left: string[] = [];
+        try {
+            await this.stack.destroy({ onOutput: () => undefined }).catch((e) => console.error("destroy failed:", e));
+            left = this.leftovers();
+            await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
+        } finally {
+            fs.rmSync(path.join(ROOT, `Pulumi.${this.id}.yaml`), { force: true });
+            const label = `label=bluegreen.stack=${this.prefix}`;
+            const cs = lines(dockerCli("ps", "-aq", "--filter", label));
+            if (cs.length) dockerOk("rm", "-f", "-v", ...cs);
+            const vs = lines(dockerCli("volume", "ls", "-q", "--filter", label));
+            if (vs.length) dockerOk("volume", "rm", "-f", ...vs);
+            for (const n of lines(dockerCli("network", "ls", "-q", "--filter", label))) dockerOk("network", "rm", n);
+        }
+        return left;
+    }
+}
+
+/** Destroys the stack and checks that nothing of it is left: no container, volume, network or stack. */
+export async function expectCleanTeardown(p: ProgramStack): Promise<void> {
+    const ws = p.stack.workspace;
+    const before = p.leftovers();
+    expect(before.length, "the stack had something to destroy").toBeGreaterThan(0);
+    expect(await p.destroy()).toEqual([]);
+    expect((await ws.listStacks()).map((st) => st.name)).not.toContain(p.id);
+}
+
+export function figuresOf(r: LoadReport) {
+    return { sent: r.sent, rps: Math.round(r.sent / (r.durationMs / 1000)), failed: r.failed, rawKeepAliveResets: r.resets.raw, retriedKeepAliveResets: r.resets.keepalive };
+}
+
+export type { ProxyKind };
