@@ -25,8 +25,10 @@ export class ColorEnvironment extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
     /** Names of the replica containers. */
     public readonly containerNames: pulumi.Output<string[]>;
-    /** `name:port` of every replica on the private network, for the proxy's upstream. */
+    /** `name:port` of every replica on the private network, for the health gate. */
     public readonly endpoints: pulumi.Output<string[]>;
+    /** `alias:port`: the color's network alias, which Docker's DNS resolves to its running replicas; the proxy routes to it. */
+    public readonly target: pulumi.Output<string>;
     /** Health URL of every replica as the proxy sees it. */
     public readonly healthUrls: pulumi.Output<string[]>;
 
@@ -55,15 +57,16 @@ export class ColorEnvironment extends pulumi.ComponentResource {
         );
 
         // Each replica by its container name, which Docker's DNS resolves on the private network:
-        // the name stays right when Docker gives a restarted container another address, and it
-        // is known at preview time. (The docker provider's `networkDatas` is not re-read when an
-        // update restarts a stopped container, so an address from it can be stale or empty.)
+        // known at preview time, and right when Docker gives a restarted container another
+        // address (the docker provider's `networkDatas` is not re-read when an update restarts a
+        // stopped container, so an address from it can be stale or empty).
         const endpointOf = (c: docker.Container) => c.name.apply((n) => `${n}:${s.port}`);
         this.image = pulumi.output(s.image);
         this.version = pulumi.output(version);
         this.containerNames = pulumi.all(containers.map((c) => c.name));
         this.endpoints = pulumi.all(containers.map(endpointOf));
         this.healthUrls = this.endpoints.apply((eps) => eps.map((e) => `http://${e}${s.healthPath}`));
-        this.registerOutputs({ image: this.image, version: this.version, containerNames: this.containerNames, endpoints: this.endpoints });
+        this.target = pulumi.output(`${args.color}:${s.port}`);
+        this.registerOutputs({ image: this.image, version: this.version, containerNames: this.containerNames, endpoints: this.endpoints, target: this.target });
     }
 }

@@ -2,8 +2,12 @@
  * Renders the proxy's whole nginx configuration from validated values. Pure.
  *
  * The proxy has two listeners inside its container: LIVE_PORT serves the active color,
- * PREVIEW_PORT the idle one. Upstream servers are addresses ("10.0.3.4:8080"), never names,
- * so nginx never depends on DNS at reload time and `nginx -t` cannot fail on resolution.
+ * PREVIEW_PORT the idle one. Each color is reached by its network alias (`blue:8080`), which
+ * nginx resolves through Docker's DNS at request time (`resolver`, a variable in `proxy_pass`),
+ * never at load time: a stopped or replaced replica drops out of the answer within a second, an
+ * address Docker hands to a new container of the other color is never reused for this one, and
+ * neither `nginx -t` nor a restarted proxy depends on every replica running. Replacing the
+ * replicas of a color changes nothing in this file, so it causes no reload.
  */
 import type { Color } from "./settings";
 
@@ -15,30 +19,24 @@ export const CONFIG_FILE = `${CONFIG_DIR}/nginx.conf`;
 /** Answers which color and which rendering is live; the switch polls it after a reload. */
 export const STATUS_PATH = "/__bluegreen/status";
 
+/** Docker's embedded DNS, present in every container on a user-defined network. */
+export const DOCKER_DNS = "127.0.0.11";
+
 export interface NginxConfigInput {
     activeColor: Color;
-    /** host:port of every replica of each color (the container's name on the private network, or an address). */
-    upstreams: Record<Color, string[]>;
+    /** `host:port` of each color: its network alias, which resolves to its running replicas. */
+    targets: Record<Color, string>;
 }
 
-/** An IPv4 or bracketed IPv6 address, or a Docker container name (DNS label characters), and a port. */
-const SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}):\d{1,5}$/;
+/** A DNS name (label characters) or an IPv4 address, and a port. */
+const TARGET = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}):\d{1,5}$/;
 
 /** Throws if a value could change the meaning of the rendered file. */
-export function checkServer(server: string): string {
-    if (!SERVER.test(server)) {
-        throw new Error(`upstream server ${JSON.stringify(server)} is not a host:port; refusing to render it into nginx.conf`);
+export function checkTarget(target: string): string {
+    if (!TARGET.test(target)) {
+        throw new Error(`upstream target ${JSON.stringify(target)} is not a host:port; refusing to render it into the proxy config`);
     }
-    return server;
-}
-
-function upstream(color: Color, servers: string[]): string {
-    // An empty color (not yet running) still needs a valid upstream: a closed local port
-    // makes nginx answer 502 instead of refusing the whole configuration.
-    const lines = servers.length
-        ? servers.map((s) => `        server ${checkServer(s)} max_fails=0;`)
-        : ["        server 127.0.0.1:9 down;"];
-    return [`    upstream bluegreen_${color} {`, ...lines, "        keepalive 32;", "    }"].join("\n");
+    return target;
 }
 
 function server(port: number, color: Color, role: "live" | "preview", generation: string): string {
@@ -50,7 +48,8 @@ function server(port: number, color: Color, role: "live" | "preview", generation
         `            return 200 '{"role":"${role}","color":"${color}","generation":"${generation}"}\\n';`,
         "        }",
         "        location / {",
-        `            proxy_pass http://bluegreen_${color};`,
+        // A variable makes nginx resolve the name per request (cached `valid` seconds).
+        `            proxy_pass http://$bluegreen_${color};`,
         `            add_header X-Bluegreen-Color ${color} always;`,
         "        }",
         "    }",
@@ -59,7 +58,7 @@ function server(port: number, color: Color, role: "live" | "preview", generation
 
 /** A short, stable fingerprint of the routing decision, served on STATUS_PATH. */
 export function generationOf(input: NginxConfigInput): string {
-    const text = `${input.activeColor}|${input.upstreams.blue.join(",")}|${input.upstreams.green.join(",")}`;
+    const text = `${input.activeColor}|${input.targets.blue}|${input.targets.green}`;
     let h = 0x811c9dc5; // FNV-1a, 32 bits: enough to tell renderings apart, no crypto needed
     for (let i = 0; i < text.length; i++) {
         h ^= text.charCodeAt(i);
@@ -72,6 +71,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     const active = input.activeColor;
     const idle: Color = active === "blue" ? "green" : "blue";
     const generation = generationOf(input);
+    const target = (c: Color) => `"${checkTarget(input.targets[c])}"`;
     return [
         "# Rendered by bluegreen; `pulumi up` owns this file and restores it if edited by hand.",
         `# active: ${active}  generation: ${generation}`,
@@ -94,8 +94,10 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "    proxy_set_header X-Forwarded-Proto $scheme;",
         "    proxy_connect_timeout 5s;",
         "    proxy_next_upstream error timeout;",
-        upstream("blue", input.upstreams.blue),
-        upstream("green", input.upstreams.green),
+        `    resolver ${DOCKER_DNS} valid=1s ipv6=off;`,
+        "    resolver_timeout 2s;",
+        `    map "" $bluegreen_blue { default ${target("blue")}; }`,
+        `    map "" $bluegreen_green { default ${target("green")}; }`,
         server(LIVE_PORT, active, "live", generation),
         server(PREVIEW_PORT, idle, "preview", generation),
         "}",

@@ -8,7 +8,8 @@ import { TrafficSwitch } from "./trafficSwitch";
 /** What a proxy needs to know about one color. */
 export interface ColorTarget {
     image: pulumi.Input<string>;
-    endpoints: pulumi.Input<string[]>;
+    /** `alias:port` that routes to the color's running replicas. */
+    target: pulumi.Input<string>;
     healthUrls: pulumi.Input<string[]>;
 }
 
@@ -52,8 +53,8 @@ export const SWITCH_BACKEND: Record<ProxyKind, SwitchBackend> = {
 
 /** Declares the traffic switch of a proxy container, routing per `args.activeColor`. */
 export function declareSwitch(name: string, parent: pulumi.Resource, container: pulumi.Input<string>, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {
-    const routing = pulumi.all([args.colors.blue.endpoints, args.colors.green.endpoints])
-        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, upstreams: { blue, green } }));
+    const routing = pulumi.all([args.colors.blue.target, args.colors.green.target])
+        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, targets: { blue, green } }));
     return new TrafficSwitch(name, {
         kind: backend.kind,
         container,

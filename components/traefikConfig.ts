@@ -6,7 +6,7 @@
  * which rendering it is serving. Routes come only from this file: no Docker provider, no
  * automatic exposure of containers (seed 002's trap).
  */
-import { checkServer, generationOf, type NginxConfigInput } from "./nginxConfig";
+import { checkTarget, generationOf, type NginxConfigInput } from "./nginxConfig";
 import type { Color } from "./settings";
 
 export const TRAEFIK_LIVE_PORT = 80;
@@ -39,8 +39,8 @@ export function renderTraefikConfig(input: NginxConfigInput): string {
     const idle: Color = input.activeColor === "blue" ? "green" : "blue";
     const service = (c: Color) => ({
         loadBalancer: {
-            // An empty color gets a closed local port: Traefik answers 502, like nginx does.
-            servers: (input.upstreams[c].length ? input.upstreams[c].map(checkServer) : ["127.0.0.1:9"]).map((s) => ({ url: `http://${s}` })),
+            // The color's network alias: Traefik resolves it through Docker's DNS when it dials.
+            servers: [{ url: `http://${checkTarget(input.targets[c])}` }],
             passHostHeader: true,
         },
     });

@@ -11,9 +11,6 @@
 source "$(dirname "$0")/lib.sh"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
-K8S_VERSION=1.36.2
-KWOK_VERSION=0.8.0
-K8S_BIN="$BLUEGREEN_CACHE/kubernetes-v$K8S_VERSION/bin"
 CLUSTER_DIR="${BLUEGREEN_CLUSTER_DIR:-$BLUEGREEN_CACHE/cluster}"
 
 build() {

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 PD="$(pulumi_bin)"
 cat <<ENV
-export PATH="$NODE_DIR/bin:$PD:$ROOT/node_modules/.bin:\$PATH"
+export PATH="$NODE_DIR/bin:$PD:$ROOT/node_modules/.bin:$K8S_BIN:\$PATH"
 export PULUMI_HOME="$BLUEGREEN_CACHE/pulumi-home"
 export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
 export PULUMI_CONFIG_PASSPHRASE="\${PULUMI_CONFIG_PASSPHRASE:-}"

@@ -15,6 +15,10 @@ DEBIAN_SUITE=bookworm
 TRAEFIK_VERSION=3.6.12
 
 NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
+# The local Kubernetes control plane (scripts/cluster.sh) and its kubectl.
+K8S_VERSION=1.36.2
+KWOK_VERSION=0.8.0
+K8S_BIN="$BLUEGREEN_CACHE/kubernetes-v$K8S_VERSION/bin"
 
 step() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -6,21 +6,24 @@
 #
 #   --install-docker  install Debian's docker.io and start dockerd when no engine answers
 #                     (implied when CI=true); without it the script says what to do instead.
+#   --kubernetes      also build the local Kubernetes control plane (implied when CI=true).
 #   --check           only report what is missing; exit 1 if anything is.
 #   --only STEP       run one step: node, npm, docker, cli, language-host, providers, images,
-#                     traefik, state.
+#                     traefik, kubernetes, state.
 source "$(dirname "$0")/lib.sh"
 
 INSTALL_DOCKER=false
 CHECK_ONLY=false
 ONLY=""
-[[ "${CI:-}" == "true" ]] && INSTALL_DOCKER=true
+WITH_KUBERNETES=false
+[[ "${CI:-}" == "true" ]] && INSTALL_DOCKER=true && WITH_KUBERNETES=true
 while (( $# )); do
   case "$1" in
     --install-docker) INSTALL_DOCKER=true ;;
+    --kubernetes) WITH_KUBERNETES=true ;;
     --check) CHECK_ONLY=true ;;
     --only) ONLY="${2:?--only needs a step name}"; shift ;;
-    *) die "unknown option \"$1\"; allowed: --install-docker, --check, --only STEP" ;;
+    *) die "unknown option \"$1\"; allowed: --install-docker, --kubernetes, --check, --only STEP" ;;
   esac
   shift
 done
@@ -202,6 +205,26 @@ setup_provider() { # setup_provider NAME NPM_PACKAGE
 }
 provider_plugins() {
   setup_provider docker @pulumi/docker
+  setup_provider kubernetes @pulumi/kubernetes
+}
+
+# --- The local Kubernetes control plane (scripts/cluster.sh), for the Kubernetes flavour -------
+setup_kubernetes() {
+  if ! $WITH_KUBERNETES; then
+    step "kubernetes control plane: not built (npm run setup -- --kubernetes builds it; CI does)"; return
+  fi
+  if $CHECK_ONLY; then
+    local b; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+      [[ -x "$K8S_BIN/$b" ]] || { step "missing: $b"; missing=1; }
+    done
+    command -v etcd >/dev/null || { step "missing: etcd"; missing=1; }
+    return 0
+  fi
+  bash "$ROOT/scripts/cluster.sh" build
+  if ! command -v etcd >/dev/null; then
+    step "kubernetes control plane: installing Debian's etcd-server (needs root)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+  fi
 }
 
 # --- Images built from Debian packages --------------------------------------------------------
@@ -284,6 +307,7 @@ run language-host install_dynamic_provider_shim
 run providers provider_plugins
 run images setup_images
 run traefik setup_traefik
+run kubernetes setup_kubernetes
 $CHECK_ONLY || run state setup_state
 if $CHECK_ONLY && (( missing )); then exit 1; fi
 step "ready. For a shell: eval \"\$(npm run -s env)\""

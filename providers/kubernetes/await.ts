@@ -1,10 +1,10 @@
 /**
  * The real provider's await rules (pulumi-kubernetes `provider/pkg/await`), for the kinds here:
  *
- * - Deployment: done when the controller has seen the current generation and the rollout is
- *   complete: `observedGeneration` ≥ `generation`, condition `Progressing` True with reason
- *   `NewReplicaSetAvailable`, `Available` True, and updated, ready and available replicas equal
- *   to `spec.replicas`. Default limit 10 minutes.
+ * - Deployment: done when the controller has observed the current generation, the Deployment is
+ *   `Available`, its rollout is complete (`Progressing` True, reason `NewReplicaSetAvailable`) and
+ *   the ReplicaSet of the current revision has its replicas ready (`deploymentPending`). Default
+ *   limit 10 minutes.
  * - Service: done when it has endpoints and none of them is not ready (its EndpointSlices), after
  *   they have stayed the same for 10 s ("settled"); a `LoadBalancer` also needs an ingress address.
  *   `ExternalName`, headless and selector-less Services do not wait for endpoints. Default 10 min.
@@ -38,36 +38,52 @@ function condition(obj: Props, type: string): Props | undefined {
     return Array.isArray(conds) ? conds.find((c: Props) => c?.type === type) : undefined;
 }
 
-/** Is the Deployment's rollout complete? Returns what it still waits for (empty when done). */
-export function deploymentPending(d: Props): string[] {
-    const pending: string[] = [];
+const REVISION = "deployment.kubernetes.io/revision";
+
+const ownedBy = (o: Props, owner: Props) => (o.metadata?.ownerReferences ?? []).some((r: Props) => r.uid === owner.metadata?.uid);
+
+/**
+ * Is the Deployment's rollout done, by the real provider's rule (`deploymentInitAwaiter`)? Returns
+ * what it still waits for (empty when done). Once the controller has observed the current
+ * generation: `Available` True; the ReplicaSet of the current revision has at least as many ready
+ * replicas as its own `spec.replicas`; and, past revision 1, `Progressing` True with reason
+ * `NewReplicaSetAvailable`. (A scale-down is therefore done as soon as it is observed, while the
+ * old pods are still terminating: the recorded outputs show it.)
+ */
+export function deploymentPending(d: Props, replicaSets: Props[]): string[] {
     const status = d.status ?? {};
-    const want = typeof d.spec?.replicas === "number" ? d.spec.replicas : 1;
     const generation = d.metadata?.generation ?? 0;
-    if ((status.observedGeneration ?? 0) < generation) pending.push("the Deployment controller has not yet observed the latest generation");
-    const progressing = condition(d, "Progressing");
-    if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
-        pending.push(`[ProgressDeadlineExceeded] ${progressing.message ?? "the rollout made no progress within its deadline"}`);
-    } else if (!(progressing?.status === "True" && progressing.reason === "NewReplicaSetAvailable")) {
-        pending.push("Attempted to roll forward to new ReplicaSet, but minimum number of Pods did not become live");
+    if (status.observedGeneration === undefined || status.observedGeneration < generation) {
+        return ["the Deployment controller has not yet observed the latest generation"];
     }
+    const pending: string[] = [];
+    const revision = d.metadata?.annotations?.[REVISION] ?? "";
     const available = condition(d, "Available");
-    if (available?.status !== "True") pending.push(`[${available?.reason ?? "MinimumReplicasUnavailable"}] ${available?.message ?? "Deployment does not have minimum availability."}`);
-    const counts = { updated: status.updatedReplicas ?? 0, ready: status.readyReplicas ?? 0, available: status.availableReplicas ?? 0 };
-    const short = Object.entries(counts).filter(([, n]) => n !== want).map(([k, n]) => `${k} ${n}`);
-    if (short.length) pending.push(`Minimum number of live Pods was not attained: ${want} wanted, ${short.join(", ")}`);
+    if (available?.status !== "True") {
+        pending.push(available ? `[${available.reason}] ${available.message}` : "Minimum number of live Pods was not attained");
+    }
+    const progressing = condition(d, "Progressing");
+    if (progressing && progressing.status !== "True") pending.push(`[${progressing.reason}] ${progressing.message}`);
+    else if (revision !== "1" && progressing?.reason !== "NewReplicaSetAvailable") pending.push("Attempted to roll forward to new ReplicaSet, but minimum number of Pods did not become live");
+    const rs = replicaSets.find((r) => ownedBy(r, d) && r.metadata?.annotations?.[REVISION] === revision);
+    const want = typeof rs?.spec?.replicas === "number" ? rs.spec.replicas : 1;
+    const ready = rs?.status?.readyReplicas;
+    if (!revision || !rs || !(typeof ready === "number" ? ready >= want : want === 0)) {
+        pending.push(`Waiting for app ReplicaSet to be available (${ready ?? 0}/${want} Pods available)`);
+    }
     return pending;
 }
 
 export async function awaitDeployment(cluster: Cluster, obj: Props, timeoutSeconds: number): Promise<Props> {
     const deadline = Date.now() + timeoutSeconds * 1000;
+    const selector = Object.entries(obj.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
     let last = obj;
-    let pending: string[] = [];
     for (;;) {
         const live = await cluster.get(refOf(obj));
         if (!live) throw new AwaitError(last, ["the Deployment was deleted"], "was deleted while waiting for it to become ready");
         last = live;
-        pending = deploymentPending(live);
+        const replicaSets = await cluster.list("apps/v1", "ReplicaSet", live.metadata.namespace, selector);
+        const pending = deploymentPending(live, replicaSets);
         if (pending.length === 0) return live;
         if (Date.now() >= deadline) throw new AwaitError(last, pending, "timed out waiting to be Ready");
         await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));

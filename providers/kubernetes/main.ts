@@ -7,9 +7,9 @@
  */
 import { serve, type ProviderImpl } from "../shared/grpcProvider";
 import { connect, type Cluster } from "./client";
-import { check, diff } from "./plan";
+import { check, checkConfig, diff } from "./plan";
 import { createResource, deleteResource, readResource, updateResource } from "./resources";
-import { CONFIG_KEYS, TYPES } from "./schema";
+import { TYPES } from "./schema";
 import { stripSecrets } from "./values";
 
 declare const BLUEGREEN_KUBERNETES_VERSION: string;
@@ -33,16 +33,7 @@ const impl: ProviderImpl = {
     // Secret content stays secret end to end: the provider marks `data`/`stringData` itself.
     acceptSecrets: true,
 
-    checkConfig(news) {
-        const config = stripSecrets(news);
-        const failures = Object.keys(config)
-            .filter((k) => !CONFIG_KEYS.includes(k) && k !== "version" && !k.startsWith("__"))
-            .map((k) => ({ property: k, reason: `the stand-in kubernetes provider does not implement provider config \`kubernetes:${k}\`; it implements ${CONFIG_KEYS.map((c) => `kubernetes:${c}`).join(", ")}` }));
-        for (const k of CONFIG_KEYS) {
-            if (config[k] !== undefined && typeof config[k] !== "string") failures.push({ property: k, reason: `\`kubernetes:${k}\` must be a string` });
-        }
-        return failures;
-    },
+    checkConfig: (news) => checkConfig(news),
 
     configure(config) {
         const c = stripSecrets(config);

@@ -9,8 +9,25 @@
 import type { CheckFailure, DiffKind, DiffResult, Props } from "../shared/grpcProvider";
 import { adoptOldAutonameIfUnnamed, assignNameIfAutonamable, isAutonamed, isNamed, nameOf, namespaceOf, newFieldManager } from "./naming";
 import { normalizeInputs } from "./normalize";
-import { FieldSpec, FORCE_NEW, GVK, SCHEMAS, TYPES } from "./schema";
+import { CONFIG_KEYS, FieldSpec, FORCE_NEW, GVK, SCHEMAS, TYPES } from "./schema";
 import { clone, containsSecrets, deepEqual, isObject, isSecret, makeSecret, stripSecrets, UNKNOWN } from "./values";
+
+// ---------------------------------------------------------------- provider config
+
+/** `checkConfig`: only `kubernetes:kubeconfig` and `kubernetes:context` (and the engine's `version`). */
+export function checkConfig(news: Props): CheckFailure[] {
+    const config = stripSecrets(news ?? {});
+    const failures: CheckFailure[] = Object.keys(config)
+        .filter((k) => !CONFIG_KEYS.includes(k) && k !== "version" && !k.startsWith("__"))
+        .map((k) => ({
+            property: k,
+            reason: `the stand-in kubernetes provider does not implement provider config \`kubernetes:${k}\`; it implements ${CONFIG_KEYS.map((c) => `kubernetes:${c}`).join(", ")}`,
+        }));
+    for (const k of CONFIG_KEYS) {
+        if (config[k] !== undefined && config[k] !== UNKNOWN && typeof config[k] !== "string") failures.push({ property: k, reason: `\`kubernetes:${k}\` must be a string` });
+    }
+    return failures;
+}
 
 // ---------------------------------------------------------------- check
 

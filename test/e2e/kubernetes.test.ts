@@ -67,8 +67,7 @@ beforeAll(async () => {
     namespace = id;
     kubectl("create", "namespace", namespace);
     stack = await LocalWorkspace.createStack({ stackName: id, workDir: ROOT }, await workspaceOptions());
-    // kubectl for the readiness gate: the cluster's own, first on the program's PATH.
-    process.env.PATH = `${cluster("env").match(/PATH="([^:"]+)/)![1]}:${process.env.PATH}`;
+    // The readiness gate's kubectl is the cluster's own: scripts/env.sh puts it on the PATH.
     await set({
         platform: "kubernetes", namespace, activeColor: "blue",
         blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0",

@@ -6,7 +6,21 @@ import { LocalWorkspaceOptions, PulumiCommand } from "@pulumi/pulumi/automation"
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-/** The environment scripts/env.sh prints: the offline CLI, local state, no prompts. */
+/**
+ * A Pulumi home of this test process: the set-up's plugins (a link), and a workspace of its own,
+ * so that the stacks the tests create and select never become the selected stack of a person's
+ * shell (a plain `pulumi up` there would otherwise run on a test stack), nor of another test file.
+ */
+function testHome(shared: string): string {
+    const home = path.join(os.tmpdir(), `bluegreen-pulumi-home-${process.pid}`);
+    if (!fs.existsSync(path.join(home, "plugins"))) {
+        fs.mkdirSync(home, { recursive: true });
+        fs.symlinkSync(path.join(shared, "plugins"), path.join(home, "plugins"));
+    }
+    return home;
+}
+
+/** The environment scripts/env.sh prints (the offline CLI, local state, no prompts), with a Pulumi home of the test process. */
 export function pulumiEnv(): Record<string, string> {
     const text = execFileSync("bash", [path.join(ROOT, "scripts/env.sh")], { encoding: "utf8" });
     const env: Record<string, string> = {};
@@ -15,6 +29,7 @@ export function pulumiEnv(): Record<string, string> {
         if (!m) continue;
         env[m[1]] = m[2].replace(/\$\{PULUMI_CONFIG_PASSPHRASE:-\}/, "").replace(/\$PATH/, process.env.PATH ?? "");
     }
+    env.PULUMI_HOME = testHome(env.PULUMI_HOME);
     return env;
 }
 

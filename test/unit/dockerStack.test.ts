@@ -66,10 +66,10 @@ describe("the Docker stack", () => {
     it("routes the live listener to the active color and the preview listener to the idle one", () => {
         const sw = theSwitch(blue.resources).inputs;
         expect(sw.activeColor).toBe("blue");
-        expect(sw.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/bluegreen_blue;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/bluegreen_green;/);
+        expect(sw.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/\$bluegreen_blue;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/\$bluegreen_green;/);
         const swGreen = theSwitch(green.resources).inputs;
         expect(swGreen.activeColor).toBe("green");
-        expect(swGreen.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/bluegreen_green;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/bluegreen_blue;/);
+        expect(swGreen.config).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/\$bluegreen_green;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/\$bluegreen_blue;/);
     });
 
     it("health-gates every replica of the active color, on its health path", () => {
@@ -142,8 +142,8 @@ describe("replacement order of the Docker containers", () => {
         return seen;
     }
     const colors = {
-        blue: { image: "bluegreen/demo:1.0.0", endpoints: ["10.0.0.2:8080"], healthUrls: ["http://10.0.0.2:8080/health"] },
-        green: { image: "bluegreen/demo:2.0.0", endpoints: ["10.0.0.3:8080"], healthUrls: ["http://10.0.0.3:8080/health"] },
+        blue: { image: "bluegreen/demo:1.0.0", target: "blue:8080", healthUrls: ["http://blue-0:8080/health"] },
+        green: { image: "bluegreen/demo:2.0.0", target: "green:8080", healthUrls: ["http://green-0:8080/health"] },
     };
 
     it.each(["nginx", "traefik"] as const)("the %s proxy, which holds fixed host ports, is removed before its replacement starts", async (kind) => {

@@ -1,43 +1,43 @@
 import { describe, expect, it } from "vitest";
 import { generationOf, renderBootstrapConfig, renderNginxConfig } from "../../components/nginxConfig";
 
-const upstreams = { blue: ["10.0.0.2:8080", "10.0.0.3:8080"], green: ["10.0.0.4:9000"] };
+const targets = { blue: "blue:8080", green: "green:9000" };
 
 describe("renderNginxConfig", () => {
     it("routes the live listener to blue and the preview listener to green when blue is active", () => {
-        const conf = renderNginxConfig({ activeColor: "blue", upstreams });
-        expect(conf).toContain("upstream bluegreen_blue {\n        server 10.0.0.2:8080 max_fails=0;\n        server 10.0.0.3:8080 max_fails=0;\n");
-        expect(conf).toContain("upstream bluegreen_green {\n        server 10.0.0.4:9000 max_fails=0;\n");
-        expect(conf).toMatch(/listen 80;[\s\S]*"role":"live","color":"blue"[\s\S]*proxy_pass http:\/\/bluegreen_blue;/);
-        expect(conf).toMatch(/listen 81;[\s\S]*"role":"preview","color":"green"[\s\S]*proxy_pass http:\/\/bluegreen_green;/);
+        const conf = renderNginxConfig({ activeColor: "blue", targets });
+        expect(conf).toContain('map "" $bluegreen_blue { default "blue:8080"; }');
+        expect(conf).toContain('map "" $bluegreen_green { default "green:9000"; }');
+        expect(conf).toMatch(/listen 80;[\s\S]*"role":"live","color":"blue"[\s\S]*proxy_pass http:\/\/\$bluegreen_blue;/);
+        expect(conf).toMatch(/listen 81;[\s\S]*"role":"preview","color":"green"[\s\S]*proxy_pass http:\/\/\$bluegreen_green;/);
+    });
+
+    it("resolves each color's alias through Docker's DNS at request time, never at load time", () => {
+        const conf = renderNginxConfig({ activeColor: "blue", targets });
+        expect(conf).toContain("resolver 127.0.0.11 valid=1s ipv6=off;");
+        // No upstream block: nginx would resolve its servers once, when the file is loaded.
+        expect(conf).not.toMatch(/\n\s*upstream /);
     });
 
     it("swaps only the listeners' targets when green is active", () => {
-        const blue = renderNginxConfig({ activeColor: "blue", upstreams });
-        const green = renderNginxConfig({ activeColor: "green", upstreams });
-        expect(green).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/bluegreen_green;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/bluegreen_blue;/);
-        // Same upstream blocks: the switch moves traffic, it does not touch the environments.
-        const upstreamBlocks = (c: string) => c.match(/upstream [\s\S]*?\n    }/g);
-        expect(upstreamBlocks(green)).toEqual(upstreamBlocks(blue));
-        expect(generationOf({ activeColor: "green", upstreams })).not.toBe(generationOf({ activeColor: "blue", upstreams }));
+        const blue = renderNginxConfig({ activeColor: "blue", targets });
+        const green = renderNginxConfig({ activeColor: "green", targets });
+        expect(green).toMatch(/listen 80;[\s\S]*proxy_pass http:\/\/\$bluegreen_green;[\s\S]*listen 81;[\s\S]*proxy_pass http:\/\/\$bluegreen_blue;/);
+        const maps = (c: string) => c.match(/map .*/g);
+        expect(maps(green)).toEqual(maps(blue));
+        expect(generationOf({ activeColor: "green", targets })).not.toBe(generationOf({ activeColor: "blue", targets }));
     });
 
-    it("keeps a color with no running replica valid for nginx -t (answers 502 instead)", () => {
-        const conf = renderNginxConfig({ activeColor: "blue", upstreams: { blue: ["10.0.0.2:8080"], green: [] } });
-        expect(conf).toContain("upstream bluegreen_green {\n        server 127.0.0.1:9 down;");
+    it("does not change when a color's replicas change: the alias stays", () => {
+        expect(renderNginxConfig({ activeColor: "blue", targets })).toBe(renderNginxConfig({ activeColor: "blue", targets: { ...targets } }));
     });
 
-    it.each([["evil.example:80; include /etc/passwd"], ["10.0.0.1:80\n}"], ["green:8080 backup"], ["$host:80"], ["-blue:80"], ["blue"]])(
-        "refuses to render the upstream %j",
-        (server) => {
-            expect(() => renderNginxConfig({ activeColor: "blue", upstreams: { blue: [server], green: [] } })).toThrow(/is not a host:port/);
+    it.each([["evil.example:80; include /etc/passwd"], ["10.0.0.1:80\n}"], ["green:8080 backup"], ["$host:80"], ["-blue:80"], ["blue"], ['blue:80"']])(
+        "refuses to render the target %j",
+        (target) => {
+            expect(() => renderNginxConfig({ activeColor: "blue", targets: { blue: target, green: "green:8080" } })).toThrow(/is not a host:port/);
         },
     );
-
-    it("renders replicas by container name, which Docker's DNS resolves on the private network", () => {
-        const conf = renderNginxConfig({ activeColor: "blue", upstreams: { blue: ["bluegreen-dev-blue-0-1a2b3c4:8080"], green: [] } });
-        expect(conf).toContain("server bluegreen-dev-blue-0-1a2b3c4:8080 max_fails=0;");
-    });
 
     it("renders a bootstrap config that routes nothing", () => {
         const conf = renderBootstrapConfig();

@@ -2,30 +2,31 @@ import { describe, expect, it } from "vitest";
 import { generationOf } from "../../components/nginxConfig";
 import { renderTraefikConfig, traefikArgs } from "../../components/traefikConfig";
 
-const upstreams = { blue: ["10.0.0.2:8080", "10.0.0.3:8080"], green: ["10.0.0.4:9000"] };
+const targets = { blue: "blue:8080", green: "green:9000" };
 const parse = (text: string) => JSON.parse(text.slice(text.indexOf("\n") + 1));
 
 describe("renderTraefikConfig", () => {
     it("routes the live entry point to blue and the preview one to green when blue is active", () => {
-        const g = generationOf({ activeColor: "blue", upstreams });
-        const conf = parse(renderTraefikConfig({ activeColor: "blue", upstreams }));
+        const g = generationOf({ activeColor: "blue", targets });
+        const conf = parse(renderTraefikConfig({ activeColor: "blue", targets }));
         expect(conf.http.routers).toEqual({
             live: { entryPoints: ["live"], rule: "PathPrefix(`/`)", service: `blue-${g}` },
             preview: { entryPoints: ["preview"], rule: "PathPrefix(`/`)", service: `green-${g}` },
         });
-        expect(conf.http.services[`blue-${g}`].loadBalancer.servers).toEqual([{ url: "http://10.0.0.2:8080" }, { url: "http://10.0.0.3:8080" }]);
-        expect(conf.http.services[`green-${g}`].loadBalancer.servers).toEqual([{ url: "http://10.0.0.4:9000" }]);
+        // Each color by its network alias, which Traefik resolves through Docker's DNS when it dials.
+        expect(conf.http.services[`blue-${g}`].loadBalancer.servers).toEqual([{ url: "http://blue:8080" }]);
+        expect(conf.http.services[`green-${g}`].loadBalancer.servers).toEqual([{ url: "http://green:9000" }]);
     });
 
     it("swaps the routers' services when green is active", () => {
-        const g = generationOf({ activeColor: "green", upstreams });
-        const conf = parse(renderTraefikConfig({ activeColor: "green", upstreams }));
+        const g = generationOf({ activeColor: "green", targets });
+        const conf = parse(renderTraefikConfig({ activeColor: "green", targets }));
         expect(conf.http.routers.live.service).toBe(`green-${g}`);
         expect(conf.http.routers.preview.service).toBe(`blue-${g}`);
     });
 
-    it("refuses an upstream that is not address:port", () => {
-        expect(() => renderTraefikConfig({ activeColor: "blue", upstreams: { blue: ['10.0.0.1:80"}'], green: [] } })).toThrow(/not a host:port/);
+    it("refuses a target that is not host:port", () => {
+        expect(() => renderTraefikConfig({ activeColor: "blue", targets: { blue: '10.0.0.1:80"}', green: "green:8080" } })).toThrow(/not a host:port/);
     });
 
     it("exposes routes only from the file: no Docker provider, API on loopback only", () => {
