@@ -329,9 +329,10 @@ async function main() {
         const proxied = await maxThroughput(`http://127.0.0.1:${livePort}/`);
         proxyOverhead = { directRps: direct.rps, proxiedRps: proxied.rps, directP99Ms: direct.p99, proxiedP99Ms: proxied.p99 };
     } finally {
-        await p.destroy();
+        // The seeds' containers first: they sit on the program's network, which destroy removes.
         const seeds = dockerCli("ps", "-aq", "--filter", `label=${label}`).split("\n").filter(Boolean);
         if (seeds.length) spawnSync("docker", ["rm", "-f", ...seeds], { stdio: "ignore" });
+        await p.destroy();
         // The seeds' containers are on the program's network: remove it if destroy could not.
         for (const n of dockerCli("network", "ls", "-q", "--filter", `label=bluegreen.stack=${p.prefix}`).split("\n").filter(Boolean)) {
             spawnSync("docker", ["network", "rm", n], { stdio: "ignore" });

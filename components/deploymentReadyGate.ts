@@ -66,6 +66,14 @@ export interface DeploymentReadyGateArgs {
 /** Passes once the live color's Deployment has all replicas ready. */
 export class DeploymentReadyGate extends pulumi.dynamic.Resource {
     constructor(name: string, args: DeploymentReadyGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, kubeconfig: args.kubeconfig ?? "", context: args.context ?? "" }, opts);
+        super(
+            provider,
+            name,
+            { ...args, kubeconfig: args.kubeconfig ?? "", context: args.context ?? "" },
+            // Stacks made before the gate had a type of its own: updated in place, never replaced.
+            { ...opts, aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic:Resource" }] },
+            "bluegreen",
+            "DeploymentReadyGate",
+        );
     }
 }

@@ -47,7 +47,7 @@ function nameOf(urn: string): string {
 }
 
 function typeOf(step: PreviewStep): string {
-    return step.newState?.type ?? step.oldState?.type ?? step.urn.split("::")[2] ?? "";
+    return step.newState?.type ?? step.oldState?.type ?? (step.urn.split("::")[2] ?? "").split("$").pop() ?? "";
 }
 
 /** The traffic switch: the resource whose inputs carry `activeColor` and each color's image. */
@@ -73,8 +73,10 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
         .filter((d) => d.severity === "error")
         .map((d) => (d.message ?? "").trim())
         .filter(Boolean);
+    // A switch with nothing to change is left out of `preview --json`, or listed as "same"
+    // without its state: either way the traffic stays where it is.
     const sw = steps.find(isSwitch);
-    let traffic: TrafficChange | undefined;
+    let traffic: TrafficChange = {};
     if (sw) {
         const from = colorOf(sw.oldState);
         const to = colorOf(sw.newState) ?? from;
@@ -87,8 +89,8 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
     let line: string;
     if (errors.length) {
         line = `Preview failed: ${errors.join(" | ")}`;
-    } else if (!traffic) {
-        line = "Traffic: no traffic switch in this stack";
+    } else if (traffic.from === undefined && traffic.to === undefined) {
+        line = "Traffic: unchanged";
     } else if (traffic.from === undefined) {
         line = `Traffic: new stack, ${traffic.to} will be live${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
     } else if (traffic.from !== traffic.to) {

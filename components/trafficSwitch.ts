@@ -234,6 +234,11 @@ export interface TrafficSwitchArgs {
     health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
 }
 
+/** The type every Pulumi dynamic resource gets when its constructor names none. */
+export const LEGACY_DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
+/** The switch's type in previews, plans and state. */
+export const TRAFFIC_SWITCH_TYPE = "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch";
+
 /** Moves live traffic to `activeColor` once that color passes its health gate. */
 export class TrafficSwitch extends pulumi.dynamic.Resource {
     /** The color that serves live traffic. */
@@ -247,7 +252,11 @@ export class TrafficSwitch extends pulumi.dynamic.Resource {
             provider,
             name,
             { ...args, dockerHost: args.dockerHost ?? "", idleColor: idle, servedGeneration: undefined },
-            opts,
+            // Stacks made before the switch had a type of its own know it as a plain dynamic
+            // resource: the alias makes their next `up` update it in place, never replace it.
+            { ...opts, aliases: [...(opts?.aliases ?? []), { type: LEGACY_DYNAMIC_TYPE }] },
+            "bluegreen",
+            "TrafficSwitch",
         );
     }
 }

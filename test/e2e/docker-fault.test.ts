@@ -203,7 +203,8 @@ describe("faults, on the program", () => {
         expect(refresh.summary.resourceChanges).toEqual({ same: 9, delete: 1 });
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toEqual({ same: 8, create: 1, update: 1 });
+        // The proxy routes to green's alias: a new green container needs no change of the switch.
+        expect(up.summary.resourceChanges).toEqual({ same: 9, create: 1 });
         const green = p.containers("green");
         expect(green).toHaveLength(1);
         expect(green).not.toEqual(dead);
@@ -289,17 +290,17 @@ describe("faults, on the program", () => {
 
     it("a hand edit of the live nginx config shows as drift on refresh and up restores it", async () => {
         // Someone points live traffic at green by hand (sed on the live file, then a reload).
-        dockerCli("exec", p.proxy(), "sh", "-c", `sed -i 's#proxy_pass http://bluegreen_blue;#proxy_pass http://bluegreen_green;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
+        dockerCli("exec", p.proxy(), "sh", "-c", `sed -i 's#proxy_pass http://$bluegreen_blue;#proxy_pass http://$bluegreen_green;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
         expect(await waitForColor(p.url, "green", 10_000)).toBe("green");
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
         expect(refresh.summary.resourceChanges).toEqual({ same: 9, update: 1 });
         const json = previewJson();
-        expect(changes(json)).toEqual([`update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`]);
+        expect(changes(json)).toEqual([`update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`]);
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         expect(up.summary.resourceChanges).toEqual({ same: 9, update: 1 });
         for (let i = 0; i < 10; i++) expect((await getJson(p.url)).json.color).toBe("blue");
-        expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://bluegreen_blue;", CONFIG_FILE)).toBe("1");
+        expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://$bluegreen_blue;", CONFIG_FILE)).toBe("1");
         expect((await p.stack.preview()).changeSummary).toEqual({ same: 10 });
     });
 
@@ -333,12 +334,11 @@ describe("faults, on the program", () => {
         const json = previewJson();
         expect(changes(json)).toEqual([
             `create docker:index/container:Container::${p.prefix}-green-0`,
-            `update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`,
-        ].sort());
+        ]);
         const up = await p.up();
         await sleep(1000);
         const report = await load.stop();
-        expect(up.summary.resourceChanges).toEqual({ same: 8, create: 1, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 9, create: 1 });
         expectOnly(report, "blue");
         figures.idleRemoved = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
         expect(p.containers("green")).toHaveLength(1);
@@ -385,10 +385,10 @@ describe("faults, on the program", () => {
         while (taken.has(preview) || preview === live) preview = await freePort();
         await p.set({ proxyPort: String(live), previewPort: String(preview) });
         const json = previewJson();
-        expect(changes(json)).toEqual([
+        // The switch shows as an update while the new container's outputs are unknown in the preview.
+        expect(changes(json).filter((c) => !c.startsWith("update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::"))).toEqual([
             `replace docker:index/container:Container::${p.prefix}-proxy`,
-            `update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`,
-        ].sort());
+        ]);
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         expect(up.outputs.url.value).toBe(`http://127.0.0.1:${live}`);
@@ -410,10 +410,10 @@ describe("faults, on the program", () => {
         const oldProxy = dockerCli("inspect", "-f", "{{.Id}}", p.proxy());
         await p.set({ proxyImage: RETAGGED_PROXY });
         const json = previewJson();
-        expect(changes(json)).toEqual([
+        // The switch shows as an update while the new container's outputs are unknown in the preview.
+        expect(changes(json).filter((c) => !c.startsWith("update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::"))).toEqual([
             `replace docker:index/container:Container::${p.prefix}-proxy`,
-            `update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`,
-        ].sort());
+        ]);
         const load = new LoadGenerator(p.url, 240, ["fresh", "keepalive"]);
         load.run();
         await sleep(1000);

@@ -78,12 +78,12 @@ describe("the program on a real Docker engine", () => {
         await p.setColor("green");
         const pre = await p.stack.preview({ diff: true });
         expect(pre.changeSummary).toEqual({ same: 9, update: 1 });
-        expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic:Resource: \(update\)/);
+        expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic\/bluegreen:TrafficSwitch: \(update\)/);
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
         // The pull-request summary, from the CLI's own JSON output...
         const json = previewJson("preview-switch");
-        expect(changes(json)).toEqual(["update pulumi-nodejs:dynamic:Resource::" + `${p.prefix}-proxy-switch`]);
+        expect(changes(json)).toEqual(["update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::" + `${p.prefix}-proxy-switch`]);
         const summary = summarizePreview(json);
         expect(summary.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
         // ...and the script the pull-request workflow pipes it through.
@@ -136,6 +136,21 @@ describe("the program on a real Docker engine", () => {
         expect((await p.up()).summary.resourceChanges).toEqual({ same: 9, update: 1 });
     });
 
+    it("a stack whose switch still has the generic dynamic type (made before it had its own) keeps it: no replacement", async () => {
+        const NEW = "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch";
+        const OLD = "pulumi-nodejs:dynamic:Resource";
+        const exported = p.cli(["stack", "export"]);
+        const id = JSON.parse(exported).deployment.resources.find((r: { type: string }) => r.type === NEW).id;
+        p.cli(["stack", "import"], { input: exported.replaceAll(NEW, OLD) });
+        expect(p.cli(["stack", "export"])).not.toContain(NEW);
+        const pre = await p.stack.preview();
+        expect(pre.changeSummary).toEqual({ same: 10 });
+        await p.up();
+        const after = JSON.parse(p.cli(["stack", "export"])).deployment.resources.filter((r: { type: string }) => r.type === NEW);
+        expect(after.map((r: { id: string }) => r.id)).toEqual([id]);
+        expect((await getJson(p.url)).json.color).toBe("blue");
+    });
+
     it("a new version on the idle color replaces only its containers; url never leaves blue, zero failed requests", async () => {
         const blue = p.containers("blue");
         const greenBefore = p.containers("green");
@@ -143,7 +158,8 @@ describe("the program on a real Docker engine", () => {
         const json = previewJson("preview-idle-update");
         expect(changes(json)).toEqual([
             `replace docker:index/container:Container::${p.prefix}-green-0`,
-            `update pulumi-nodejs:dynamic:Resource::${p.prefix}-proxy-switch`,
+            // The switch records each color's image (for the PR summary); nothing is re-applied.
+            `update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`,
         ].sort());
         expect(summarizePreview(json).text).toBe(
             `Traffic: stays on blue (bluegreen/demo:1.0.0); other changes: replace docker:index/container:Container ${p.prefix}-green-0 (image, labels)`,
@@ -165,7 +181,7 @@ describe("the program on a real Docker engine", () => {
         await p.set({ greenReplicas: "3" });
         const up = await p.upUnderLoad("blue", "green");
         expectOnly(up.report, "blue");
-        expect(up.result.summary.resourceChanges).toMatchObject({ create: 2, update: 1 });
+        expect(up.result.summary.resourceChanges).toEqual({ same: 10, create: 2 });
         expect(p.containers("green")).toHaveLength(3);
         const hosts = new Set<string>();
         for (let i = 0; i < 60 && hosts.size < 3; i++) hosts.add((await getJson(p.previewUrl)).json.host);
@@ -173,7 +189,7 @@ describe("the program on a real Docker engine", () => {
         await p.set({ greenReplicas: "1" });
         const down = await p.upUnderLoad("blue", "green");
         expectOnly(down.report, "blue");
-        expect(down.result.summary.resourceChanges).toMatchObject({ delete: 2, update: 1 });
+        expect(down.result.summary.resourceChanges).toEqual({ same: 10, delete: 2 });
         expect(p.containers("green")).toHaveLength(1);
         expect(p.containers("blue")).toEqual(blue);
         figures.idleReplicas = { up: down.report.sent, failedUp: up.report.failed, failedDown: down.report.failed };

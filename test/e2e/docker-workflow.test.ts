@@ -122,7 +122,7 @@ describe("status and rollback on the program's stack", () => {
     it("status warns (exit 3) when live traffic and config disagree; refresh and up restore the config's routing", async () => {
         // A hand edit of the live nginx config: the live listener sends traffic to blue.
         dockerCli("exec", p.proxy(), "sh", "-c",
-            `sed -i 's#proxy_pass http://bluegreen_green;#proxy_pass http://bluegreen_blue;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
+            `sed -i 's#proxy_pass http://$bluegreen_green;#proxy_pass http://$bluegreen_blue;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
         await new Promise((r) => setTimeout(r, 1000));
         expect((await getJson(p.url)).json.color).toBe("blue");
         const r = await status(p.stack);

@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { expect } from "vitest";
 import type { Color, ProxyKind } from "../../components/settings";
 import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
 import { ROOT, pulumiEnv, workspaceOptions } from "./toolchain";
@@ -165,6 +164,7 @@ export class ProgramStack {
 
 /** Destroys the stack and checks that nothing of it is left: no container, volume, network or stack. */
 export async function expectCleanTeardown(p: ProgramStack): Promise<void> {
+    const { expect } = await import("vitest"); // imported here: the bench uses this module outside vitest
     const ws = p.stack.workspace;
     const before = p.leftovers();
     expect(before.length, "the stack had something to destroy").toBeGreaterThan(0);

@@ -36,6 +36,16 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
         expect(s.otherChanges).toHaveLength(1);
     });
 
+    it("reports traffic as unchanged when the switch has nothing to change (a same step carries no state)", () => {
+        const s = summarizePreview({
+            steps: [
+                { op: "same", urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:NginxProxy$pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::bluegreen-dev-proxy-switch" },
+                { op: "replace", urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:ColorEnvironment$docker:index/container:Container::bluegreen-dev-green-0", diffReasons: ["envs"] },
+            ],
+        } as any);
+        expect(s.text).toBe("Traffic: unchanged; other changes: replace docker:index/container:Container bluegreen-dev-green-0 (envs)");
+    });
+
     it("reports a failed preview by its errors", () => {
         const s = summarizePreview({ steps: [], diagnostics: [{ severity: "error", message: "invalid stack config: `activeColor` is \"red\"" }] });
         expect(s.text).toBe('Preview failed: invalid stack config: `activeColor` is "red"');
