@@ -10,9 +10,8 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_FILE } from "../../components/nginxConfig";
-import { PreviewJson } from "../../components/previewSummary";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
-import { ProgramStack, dockerCli, dockerOk, expectCleanTeardown, freePort } from "../helpers/programStack";
+import { ProgramStack, changes, dockerCli, dockerOk, expectCleanTeardown, freePort } from "../helpers/programStack";
 import { ROOT, pulumiEnv, runId } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bgfault"));
@@ -121,17 +120,7 @@ async function endProcesses(procs: { pid: number; cmd: string }[]): Promise<void
     for (const pr of stillRunning(procs)) process.kill(pr.pid, "SIGKILL");
 }
 
-/** Non-"same" steps of `pulumi preview --json`, as `op type::name`. */
-function changes(json: PreviewJson): string[] {
-    return (json.steps ?? []).filter((s) => s.op !== "same").map((s) => {
-        const [, , typeChain, name] = s.urn.split("::");
-        return `${s.op} ${typeChain.split("$").pop()}::${name}`;
-    }).sort();
-}
-
-function previewJson(): PreviewJson {
-    return JSON.parse(p.cli(["preview", "--json"]));
-}
+const previewJson = () => p.previewJson();
 
 /** Every answer on `url` under the load came from `color`, none failed. */
 function expectOnly(report: LoadReport, color: string): void {

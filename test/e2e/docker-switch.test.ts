@@ -9,19 +9,11 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PreviewJson, summarizePreview } from "../../components/previewSummary";
 import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
-import { ProgramStack, dockerCli, expectCleanTeardown } from "../helpers/programStack";
+import { ProgramStack, changes, dockerCli, expectCleanTeardown } from "../helpers/programStack";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bge2e"));
 const figures: Record<string, unknown> = {};
-
-/** Non-"same" steps of `pulumi preview --json`, as `op type::name`. */
-function changes(json: PreviewJson): string[] {
-    return (json.steps ?? []).filter((s) => s.op !== "same").map((s) => {
-        const [, , typeChain, name] = s.urn.split("::");
-        return `${s.op} ${typeChain.split("$").pop()}::${name}`;
-    }).sort();
-}
 
 /**
  * `pulumi preview --json` of the stack, as the pull-request workflow runs it. With

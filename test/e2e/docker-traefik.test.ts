@@ -6,11 +6,11 @@
  * under load.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PreviewJson, summarizePreview } from "../../components/previewSummary";
+import { summarizePreview } from "../../components/previewSummary";
 import { Color, DEFAULT_PROXY_IMAGES } from "../../components/settings";
 import { TRAEFIK_CONFIG_FILE } from "../../components/traefikConfig";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
-import { ProgramStack, dockerCli, dockerOk, expectCleanTeardown, figuresOf } from "../helpers/programStack";
+import { ProgramStack, changes, dockerCli, dockerOk, expectCleanTeardown, figuresOf } from "../helpers/programStack";
 import { runId } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bgtraefik"));
@@ -21,18 +21,7 @@ const RETAGGED_PROXY = `${DEFAULT_PROXY_IMAGES.traefik}-e2e-${p.id}`;
 const other = (c: Color): Color => (c === "blue" ? "green" : "blue");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Non-"same" steps of `pulumi preview --json`, as `op type::name`. */
-function changes(json: PreviewJson): string[] {
-    return (json.steps ?? []).filter((s) => s.op !== "same").map((s) => {
-        const [, , typeChain, name] = s.urn.split("::");
-        return `${s.op} ${typeChain.split("$").pop()}::${name}`;
-    }).sort();
-}
-
-/** `pulumi preview --json` of the stack, as the pull-request workflow runs it. */
-function previewJson(): PreviewJson {
-    return JSON.parse(p.cli(["preview", "--json"]));
-}
+const previewJson = () => p.previewJson();
 
 /** Nothing failed, no never-retried keep-alive connection was reset, and every answer came from `color`. */
 function expectOnly(report: LoadReport, color: Color): void {

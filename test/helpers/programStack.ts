@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import type { PreviewJson } from "../../components/previewSummary";
 import type { Color, ProxyKind } from "../../components/settings";
 import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
 import { ROOT, pulumiEnv, workspaceOptions } from "./toolchain";
@@ -98,6 +99,11 @@ export class ProgramStack {
         });
     }
 
+    /** `pulumi preview --json` of the stack, as the pull-request workflow runs it. */
+    previewJson(): PreviewJson {
+        return JSON.parse(this.cli(["preview", "--json"]));
+    }
+
     /** Runs `up` under load on `url`; returns what the clients saw, with times on the load's timeline. */
     async upUnderLoad(from: Color, to: Color, rate = 240) {
         const load = new LoadGenerator(this.url, rate);
@@ -160,6 +166,14 @@ export class ProgramStack {
         }
         return left;
     }
+}
+
+/** The steps of `pulumi preview --json` that change something, as `op type::name`, sorted. */
+export function changes(json: PreviewJson): string[] {
+    return (json.steps ?? []).filter((s) => s.op !== "same").map((s) => {
+        const [, , typeChain, name] = s.urn.split("::");
+        return `${s.op} ${typeChain.split("$").pop()}::${name}`;
+    }).sort();
 }
 
 /** Destroys the stack and checks that nothing of it is left: no container, volume, network or stack. */
