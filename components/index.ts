@@ -1,11 +1,14 @@
-export * from "./colorEnvironment";
-export * from "./nginxProxy";
-export * from "./trafficSwitch";
-export * from "./nginxConfig";
+// Pure modules (no Pulumi resources): settings, the proxies' rendered configs, the PR summary.
 export * from "./settings";
-export * from "./traefikProxy";
+export * from "./nginxConfig";
 export * from "./traefikConfig";
 export * from "./previewSummary";
-export * from "./proxySwitch";
-export * from "./kubeColorEnvironment";
-export * from "./deploymentReadyGate";
+// Docker: a color as containers, the nginx or Traefik proxy, the switch inside it.
+export * from "./docker/colorEnvironment";
+export * from "./docker/nginxProxy";
+export * from "./docker/traefikProxy";
+export * from "./docker/proxySwitch";
+export * from "./docker/trafficSwitch";
+// Kubernetes: a color as a Deployment, the Service selector switch and its readiness gate.
+export * from "./kubernetes/colorEnvironment";
+export * from "./kubernetes/deploymentReadyGate";

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ColorEnvironment } from "../components/colorEnvironment";
-import { NginxProxy } from "../components/nginxProxy";
-import { TraefikProxy } from "../components/traefikProxy";
+import { ColorEnvironment } from "../components/docker/colorEnvironment";
+import { NginxProxy } from "../components/docker/nginxProxy";
+import { TraefikProxy } from "../components/docker/traefikProxy";
 import { COLORS, Color, Settings } from "../components/settings";
 
 export interface StackOutputs {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeploymentReadyGate } from "../components/deploymentReadyGate";
-import { KubeColorEnvironment } from "../components/kubeColorEnvironment";
+import { DeploymentReadyGate } from "../components/kubernetes/deploymentReadyGate";
+import { KubeColorEnvironment } from "../components/kubernetes/colorEnvironment";
 import { Color, Settings } from "../components/settings";
 import type { StackOutputs } from "./docker";
 

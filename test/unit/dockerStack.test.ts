@@ -147,8 +147,8 @@ describe("replacement order of the Docker containers", () => {
     };
 
     it.each(["nginx", "traefik"] as const)("the %s proxy, which holds fixed host ports, is removed before its replacement starts", async (kind) => {
-        const { NginxProxy } = await import("../../components/nginxProxy");
-        const { TraefikProxy } = await import("../../components/traefikProxy");
+        const { NginxProxy } = await import("../../components/docker/nginxProxy");
+        const { TraefikProxy } = await import("../../components/docker/traefikProxy");
         const { parseSettings } = await import("../../components/settings");
         const s = parseSettings({ proxyKind: kind });
         const Proxy = kind === "traefik" ? TraefikProxy : NginxProxy;
@@ -159,7 +159,7 @@ describe("replacement order of the Docker containers", () => {
     });
 
     it("a color's replicas are replaced create-first, so the old ones serve until the switch has moved", async () => {
-        const { ColorEnvironment } = await import("../../components/colorEnvironment");
+        const { ColorEnvironment } = await import("../../components/docker/colorEnvironment");
         const { parseSettings } = await import("../../components/settings");
         const s = parseSettings({ greenReplicas: "2" });
         const seen = await replaceOrder((t) => new ColorEnvironment("order-green", { color: "green", settings: s.green, networkName: "net" }, { transformations: [t] }));

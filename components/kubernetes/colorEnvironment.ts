@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Color, ColorSettings, ResourceSettings, imageVersion } from "./settings";
+import { Color, ColorSettings, ResourceSettings, imageVersion } from "../settings";
 
 export interface KubeColorEnvironmentArgs {
     color: Color;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProxyArgsBase, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
-import { Color, ProxySettings } from "./settings";
-import { TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, traefikArgs } from "./traefikConfig";
+import { Color, ProxySettings } from "../settings";
+import { TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, traefikArgs } from "../traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
 export interface TraefikProxyArgs extends ProxyArgsBase {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "./nginxConfig";
+import { CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "../nginxConfig";
 import { ProxyArgsBase, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
-import { Color, ProxySettings } from "./settings";
+import { Color, ProxySettings } from "../settings";
 import { TrafficSwitch } from "./trafficSwitch";
 
 export interface NginxProxyArgs extends ProxyArgsBase {

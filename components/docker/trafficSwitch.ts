@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execScript } from "./dockerExec";
-import type { Color, ProxyKind } from "./settings";
+import type { Color, ProxyKind } from "../settings";
 
 /** Polls the proxy's own status URL until it shows the new generation (shared by both kinds). */
 const WAIT_FOR_GENERATION = `

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "./nginxConfig";
-import { Color, HealthSettings, ProxyKind, ProxySettings } from "./settings";
-import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "./traefikConfig";
+import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "../nginxConfig";
+import { Color, HealthSettings, ProxyKind, ProxySettings } from "../settings";
+import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "../traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
 /** What a proxy needs to know about one color. */

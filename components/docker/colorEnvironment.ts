@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Color, ColorSettings, imageVersion } from "./settings";
+import { Color, ColorSettings, imageVersion } from "../settings";
 
 export interface ColorEnvironmentArgs {
     /** Which slot this is; never changes for a given environment. */
