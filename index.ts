@@ -1,17 +1,37 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dockerStack } from "./stacks/docker";
 import { readSettings } from "./stacks/config";
-import { kubernetesStack } from "./stacks/kubernetes";
+import type { StackOutputs } from "./stacks/docker";
 
 // Validated once, before any resource is declared: a bad value fails `pulumi preview` with a
 // message naming the key, and nothing that runs is touched.
 const settings = readSettings();
 
 const prefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
-const kube = new pulumi.Config("kubernetes");
-const out = settings.platform === "kubernetes"
-    ? kubernetesStack(prefix, settings, { kubeconfig: kube.get("kubeconfig"), context: kube.get("context") })
-    : dockerStack(prefix, settings, { dockerHost: new pulumi.Config("docker").get("host") });
+
+// Pulumi's Node.js dynamic provider runs the traffic switch (Docker) and the readiness gate
+// (Kubernetes). Declared first, so the engine starts its plugin (a Node.js process of its own)
+// while this program is still loading; as a default provider it would start only when the
+// switch registers, at the very end.
+class DynamicProvider extends pulumi.ProviderResource {
+    constructor(name: string) {
+        super("pulumi-nodejs", name, {});
+    }
+}
+const switchProvider = new DynamicProvider(`${prefix}-dynamic`);
+
+// Only the chosen platform's module is loaded: each pulls in a large provider SDK
+// (@pulumi/kubernetes alone takes longer to load than the rest of the program), and a switch
+// should not pay for the platform it does not run on.
+function platformStack(): StackOutputs {
+    if (settings.platform === "kubernetes") {
+        const { kubernetesStack } = require("./stacks/kubernetes") as typeof import("./stacks/kubernetes");
+        const kube = new pulumi.Config("kubernetes");
+        return kubernetesStack(prefix, settings, { kubeconfig: kube.get("kubeconfig"), context: kube.get("context"), gateProvider: switchProvider });
+    }
+    const { dockerStack } = require("./stacks/docker") as typeof import("./stacks/docker");
+    return dockerStack(prefix, settings, { dockerHost: new pulumi.Config("docker").get("host"), switchProvider });
+}
+const out = platformStack();
 
 export const activeColor = out.activeColor;
 export const idleColor = out.idleColor;

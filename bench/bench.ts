@@ -16,6 +16,7 @@ import autocannon from "autocannon";
 import { LoadGenerator, Sample } from "../test/helpers/load";
 import { ProgramStack, dockerCli, freePort } from "../test/helpers/programStack";
 import { ROOT, pulumiEnv, runId } from "../test/helpers/toolchain";
+import { FastPathResults, fastPathMarkdown, measureFastPath } from "./fastPath";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5); // blue → green → blue, each
 const RATE = Number(process.env.BENCH_RATE ?? 300); // requests/s in all, three streams of RATE/3
@@ -217,6 +218,14 @@ async function main() {
     const env = pulumiEnv();
     Object.assign(process.env, env);
     const id = runId("bgbench");
+    // BENCH_ONLY=fastpath: only the zero-touch, fast-switch and floor rows (bench/fastPath.ts).
+    if (process.env.BENCH_ONLY === "fastpath") {
+        const fast = await measureFastPath(id);
+        const dir = path.join(ROOT, "bench/results");
+        fs.writeFileSync(path.join(dir, "fastpath.json"), JSON.stringify({ machine: machineFacts(), fastPath: fast }, null, 2) + "\n");
+        console.log(fastPathMarkdown(fast));
+        return;
+    }
     const label = `bluegreen.bench=${id}`;
     const p = new ProgramStack(id);
     const stack = id;
@@ -339,7 +348,22 @@ async function main() {
         }
     }
 
-    const machine = {
+    let fastPath: FastPathResults | undefined;
+    if (process.env.BENCH_ONLY !== "seeds") fastPath = await measureFastPath(id);
+
+    const machine = machineFacts();
+    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyOverhead, fastPath };
+    const dir = path.join(ROOT, "bench/results");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
+    fs.writeFileSync(path.join(dir, "latest.md"), markdown(out) + (fastPath ? "\n" + fastPathMarkdown(fastPath) : ""));
+    console.log(markdown(out));
+    if (fastPath) console.log(fastPathMarkdown(fastPath));
+}
+
+/** The machine and the versions a run measured. */
+function machineFacts() {
+    return {
         cores: os.cpus().length,
         cpu: os.cpus()[0]?.model,
         memoryGiB: round(os.totalmem() / 2 ** 30),
@@ -354,12 +378,6 @@ async function main() {
         date: new Date().toISOString(),
         load: { ratePerSecond: RATE, streams: ["new connection (autocannon, reconnectRate 1)", "keep-alive, retry once on a reset reused connection (paced client)", "raw keep-alive (autocannon)"] },
     };
-    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyOverhead };
-    const dir = path.join(ROOT, "bench/results");
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
-    fs.writeFileSync(path.join(dir, "latest.md"), markdown(out));
-    console.log(markdown(out));
 }
 
 /** Which docker provider plugin the set-up installed: the real one, or the project's stand-in. */

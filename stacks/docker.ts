@@ -24,7 +24,7 @@ function hostFor(bind: string): string {
  * The Docker flavour: a private network, both color environments and the nginx proxy whose
  * traffic switch points the live listener at `activeColor` and the preview one at the other.
  */
-export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: string } = {}): StackOutputs {
+export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: string; switchProvider?: pulumi.ProviderResource } = {}): StackOutputs {
     const labels = { "bluegreen.stack": prefix };
     const network = new docker.Network(`${prefix}-net`, {
         driver: "bridge",
@@ -47,6 +47,7 @@ export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: st
         colors: { blue: envs.blue, green: envs.green },
         networkName: network.name,
         dockerHost: opts.dockerHost,
+        switchProvider: opts.switchProvider,
         labels,
     });
     const host = hostFor(s.proxy.bindAddress);

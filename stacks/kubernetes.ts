@@ -9,6 +9,8 @@ export interface KubernetesOptions {
     /** `kubernetes:kubeconfig` and `kubernetes:context`, for the readiness gate's kubectl. */
     kubeconfig?: string;
     context?: string;
+    /** The Node.js dynamic provider that runs the readiness gate (see index.ts). */
+    gateProvider?: pulumi.ProviderResource;
 }
 
 /**
@@ -35,7 +37,7 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
         deadlineSeconds: s.health.deadlineSeconds,
         kubeconfig: opts.kubeconfig,
         context: opts.context,
-    });
+    }, { provider: opts.gateProvider });
     const service = (name: string, color: Color, port: number, dependsOn: pulumi.Resource[]) =>
         new k8s.core.v1.Service(name, {
             metadata: { namespace: k.namespace, labels: { app } },

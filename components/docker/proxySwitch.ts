@@ -21,6 +21,12 @@ export interface ProxyArgsBase {
     networkName: pulumi.Input<string>;
     /** Engine address for the traffic switch's docker CLI; the docker CLI's default if unset. */
     dockerHost?: string;
+    /**
+     * The provider that runs the switch (Pulumi's Node.js dynamic provider). Declared by the
+     * program before it loads the platform's modules, so the engine starts that plugin while the
+     * rest of the program loads instead of after the proxy container is known.
+     */
+    switchProvider?: pulumi.ProviderResource;
     labels?: Record<string, string>;
 }
 
@@ -68,7 +74,7 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         statusUrl: backend.statusUrl,
         gateUrls: args.colors[args.activeColor].healthUrls,
         health: args.health,
-    }, { parent });
+    }, { parent, provider: args.switchProvider });
 }
 
 /** What differs between the two kinds of proxy container. */

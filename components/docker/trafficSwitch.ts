@@ -128,30 +128,43 @@ export interface SwitchState {
     servedGeneration?: string;
 }
 
-async function gate(s: SwitchState): Promise<void> {
-    const deadlineMs = (s.health.deadlineSeconds + 30) * 1000;
-    const r = await execScript(
-        s.container,
-        HEALTH_SCRIPT,
-        [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls],
-        { dockerHost: s.dockerHost, timeoutMs: deadlineMs },
+/** Exit status of GATED_APPLY when the gate, not the apply, failed. */
+const GATE_FAILED = 75;
+
+/**
+ * The gate and the apply in one `docker exec` (each exec costs a round trip to the engine and
+ * a process start): args are the apply's four, then the gate's. The gate runs first, in a
+ * subshell that cannot read the config on stdin; if it fails, nothing is written.
+ */
+export const gatedApplyScript = (applyScript: string) => `
+a1=$1 a2=$2 a3=$3 a4=$4; shift 4
+if ! gate_out=$(exec </dev/null; ${HEALTH_SCRIPT}); then echo "$gate_out"; exit ${GATE_FAILED}; fi
+set -- "$a1" "$a2" "$a3" "$a4"
+${applyScript}
+`;
+
+function gateError(s: SwitchState, out: string): Error {
+    const why = out.trim().split("\n").pop();
+    return new Error(
+        `health gate: ${s.activeColor} is not healthy, so traffic was not moved to it: ${why}. ` +
+            `Fix ${s.activeColor} (or set activeColor back) and run \`pulumi up\` again.`,
     );
-    if (r.code !== 0) {
-        const why = (r.stdout.trim() || r.stderr.trim() || `exit ${r.code}`).split("\n").pop();
-        throw new Error(
-            `health gate: ${s.activeColor} is not healthy, so traffic was not moved to it: ${why}. ` +
-                `Fix ${s.activeColor} (or set activeColor back) and run \`pulumi up\` again.`,
-        );
-    }
 }
 
-async function apply(s: SwitchState): Promise<void> {
+/**
+ * Installs the rendered config, after health-gating the live color when `gated`. Either step
+ * failing fails the whole and leaves the previous file and traffic in place.
+ */
+async function apply(s: SwitchState, gated: boolean): Promise<void> {
     const k = SWITCH_BACKENDS[s.kind];
-    const r = await execScript(s.container, k.applyScript, [s.configDir, s.generation, s.statusUrl, k.expect(s.generation)], {
+    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation)];
+    const gateArgs = [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls];
+    const r = await execScript(s.container, gated ? gatedApplyScript(k.applyScript) : k.applyScript, gated ? [...applyArgs, ...gateArgs] : applyArgs, {
         stdin: s.config,
         dockerHost: s.dockerHost,
-        timeoutMs: 60_000,
+        timeoutMs: 60_000 + (gated ? (s.health.deadlineSeconds + 30) * 1000 : 0),
     });
+    if (gated && r.code === GATE_FAILED) throw gateError(s, r.stdout || r.stderr || `exit ${r.code}`);
     if (r.code !== 0) {
         throw new Error(`traffic switch on ${s.container} failed, traffic stays where it was: ${(r.stderr || r.stdout).trim()}`);
     }
@@ -190,8 +203,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: SwitchState): Promise<pulumi.dynamic.CreateResult> {
-        await gate(inputs);
-        await apply(inputs);
+        await apply(inputs, true);
         return { id: `${inputs.container}/traffic`, outs: outputs(inputs) };
     },
 
@@ -203,8 +215,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
             olds.activeColor !== news.activeColor ||
             differs(olds.gateUrls, news.gateUrls) ||
             olds.container !== news.container;
-        if (liveTargetChanged) await gate(news);
-        await apply(news);
+        await apply(news, liveTargetChanged);
         return { outs: outputs(news) };
     },
 
