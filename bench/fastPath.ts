@@ -75,7 +75,11 @@ export interface SwitchRow {
     commandMs: number[];
     felt: Felt;
 }
+/** Milestones of one switch `up`, ms from the command's start (engine log, `-v=9`). */
+export interface SwitchProfile { kind: ProxyKind; totalMs: number; milestones: { what: string; atMs: number | null }[] }
+
 export interface FastPathResults {
+    profiles: SwitchProfile[];
     reps: number;
     ratePerSecond: number;
     floor: { upSkipPreviewMs: number[]; upMs: number[] };
@@ -98,6 +102,41 @@ async function underLoad(url: string, idle: Color | undefined, body: (load: Load
     return felt(report, idle);
 }
 
+/** Where a switch's time goes: the engine's own log of one `up --skip-preview`, read for milestones. */
+const MILESTONES: { what: string; re: RegExp; nth?: number }[] = [
+    { what: "language host runs the program", re: /Launching plugin 'nodejs'/, nth: 2 },
+    { what: "program registered its stack (Node.js and the SDK loaded)", re: /RegisterResource received: t=pulumi:pulumi:Stack/ },
+    { what: "dynamic provider declared", re: /RegisterResource received: t=pulumi:providers:pulumi-nodejs/ },
+    { what: "dynamic provider plugin launched", re: /Launching plugin 'pulumi-nodejs \(resource\)'/ },
+    { what: "dynamic provider plugin answering", re: /Handshake: .*pulumi-resource-pulumi-nodejs/ },
+    { what: "first docker resource registered (platform module loaded)", re: /RegisterResource received: t=docker:index/ },
+    { what: "docker plugin launched", re: /Launching plugin 'docker \(resource\)'/ },
+    { what: "docker plugin answering", re: /Handshake: .*pulumi-resource-docker/ },
+    { what: "switch registered (its inputs known)", re: /RegisterResource received: t=pulumi-nodejs:dynamic\/bluegreen:TrafficSwitch/ },
+    { what: "switch update starts (gate, apply)", re: /applying step update on urn:\S+TrafficSwitch/ },
+    { what: "switch update done (new generation served)", re: /step update on urn:\S+TrafficSwitch\S* retired/ },
+    { what: "program finished", re: /langhost\[nodejs\]\.Run\(.*success/ },
+];
+
+async function profileSwitch(kind: ProxyKind, stack: string, to: Color): Promise<SwitchProfile> {
+    await pulumi(["config", "set", "bluegreen:activeColor", to, "--stack", stack], ROOT);
+    const start = Date.now();
+    const r = await run("pulumi", ["up", "--yes", "--skip-preview", "--logtostderr", "-v=9", "--stack", stack, "--non-interactive"], {
+        cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, maxBuffer: 512 << 20,
+    });
+    const totalMs = Date.now() - start;
+    const lines = r.stderr.split("\n");
+    const at = (line: string) => {
+        const m = /"time":"([^"]+)"/.exec(line);
+        return m ? Date.parse(m[1]) - start : null;
+    };
+    const milestones = MILESTONES.map(({ what, re, nth = 1 }) => {
+        const hits = lines.filter((l) => re.test(l));
+        return { what, atMs: hits.length >= nth ? at(hits[nth - 1]) : null };
+    });
+    return { kind, totalMs, milestones };
+}
+
 async function floor(id: string): Promise<FastPathResults["floor"]> {
     const dir = path.join(ROOT, "bench/trivial");
     const stack = `${id}-floor`;
@@ -114,7 +153,7 @@ async function floor(id: string): Promise<FastPathResults["floor"]> {
     }
 }
 
-async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroTouchRow[]; switches: SwitchRow[] }> {
+async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroTouchRow[]; switches: SwitchRow[]; profile: SwitchProfile }> {
     const p = new ProgramStack(`${id}-${kind}`);
     const stack = p.id;
     const set = (key: string, value: string) => pulumi(["config", "set", `bluegreen:${key}`, value, "--stack", stack], ROOT);
@@ -174,7 +213,8 @@ async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroT
             switches.push({ kind, command: `pulumi ${command}`, flips, toFirstNewMs, commandMs, felt: f });
             if (from !== "blue") { await set("activeColor", "blue"); await up(); }
         }
-        return { zeroTouch, switches };
+        const profile = await profileSwitch(kind, stack, "green");
+        return { zeroTouch, switches, profile };
     } finally {
         await p.destroy();
     }
@@ -185,12 +225,14 @@ export async function measureFastPath(id: string): Promise<FastPathResults> {
     const fl = await floor(id);
     const zeroTouch: ZeroTouchRow[] = [];
     const switches: SwitchRow[] = [];
+    const profiles: SwitchProfile[] = [];
     for (const kind of ["nginx", "traefik"] as ProxyKind[]) {
         const r = await kindRuns(id, kind);
         zeroTouch.push(...r.zeroTouch);
         switches.push(...r.switches);
+        profiles.push(r.profile);
     }
-    return { reps: REPS, ratePerSecond: RATE, floor: fl, zeroTouch, switches };
+    return { reps: REPS, ratePerSecond: RATE, floor: fl, zeroTouch, switches, profiles };
 }
 
 export function fastPathMarkdown(r: FastPathResults): string {
@@ -211,6 +253,13 @@ export function fastPathMarkdown(r: FastPathResults): string {
         `| proxy | command | flips | to first new ms p50 / max | command ms p50 | × floor | failed | non-2xx | raw keep-alive resets |`,
         `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
         ...r.switches.map((s) => `| ${s.kind} | \`${s.command}\` | ${s.flips} | ${p50(s.toFirstNewMs)} / ${Math.max(...s.toFirstNewMs)} | ${p50(s.commandMs)} | ${(p50(s.commandMs) / floorSkip).toFixed(2)} | ${s.felt.failed} | ${s.felt.non2xx} | ${s.felt.rawKeepAliveResets} |`),
+        ``,
+        `**Where a switch's time goes** (one \`up --skip-preview\` per proxy kind with the engine's log at \`-v=9\`, which itself adds a little; ms from the command's start):`,
+        ``,
+        `| milestone | ${r.profiles.map((p) => p.kind).join(" | ")} |`,
+        `| --- | ${r.profiles.map(() => "---").join(" | ")} |`,
+        ...(r.profiles[0]?.milestones ?? []).map((m, i) => `| ${m.what} | ${r.profiles.map((p) => p.milestones[i].atMs ?? "–").join(" | ")} |`),
+        `| command exits | ${r.profiles.map((p) => p.totalMs).join(" | ")} |`,
     ];
     return out.join("\n") + "\n";
 }

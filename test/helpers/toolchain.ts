@@ -27,7 +27,10 @@ export function pulumiEnv(): Record<string, string> {
     for (const line of text.split("\n")) {
         const m = /^export ([A-Z_]+)="(.*)"$/.exec(line) ?? /^export ([A-Z_]+)=(.*)$/.exec(line);
         if (!m) continue;
-        env[m[1]] = m[2].replace(/\$\{PULUMI_CONFIG_PASSPHRASE:-\}/, "").replace(/\$PATH/, process.env.PATH ?? "");
+        // `${NAME:-default}` as the shell reads it: the caller's value, else the default.
+        env[m[1]] = m[2]
+            .replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_all, name: string, dflt: string) => process.env[name] || dflt)
+            .replace(/\$PATH/, process.env.PATH ?? "");
     }
     env.PULUMI_HOME = testHome(env.PULUMI_HOME);
     return env;
