@@ -46,6 +46,10 @@ const CONTAINER = "docker:index/container:Container";
  * one line of `describePlan`'s output that is in the recording and not here ("-") or the reverse ("+").
  */
 const FIXED: Record<number, { lines: string[]; reason: string }> = {
+    1: {
+        lines: ["+ create pulumi:providers:pulumi-nodejs::dynamic"],
+        reason: "the program declares the dynamic provider that runs the switch before it loads the platform's modules, so the engine starts that plugin while the program loads (the recorded program used the engine's default provider, which preview does not list)",
+    },
     3: {
         lines: [`- replace ${CONTAINER}::proxy [capabilities]`, `- update ${SWITCH}::proxy-switch`],
         reason: "capabilities are declared as Docker reports them (CAP_..., sorted), so a refresh no longer replaces the proxy, and its switch has nothing to re-apply",
