@@ -22,10 +22,15 @@ export const STATUS_PATH = "/__bluegreen/status";
 /** Docker's embedded DNS, present in every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
 
+/** kamal-proxy's drain timeout, and the `drainSeconds` default. */
+export const DEFAULT_DRAIN_SECONDS = 30;
+
 export interface NginxConfigInput {
     activeColor: Color;
     /** `host:port` of each color: its network alias, which resolves to its running replicas. */
     targets: Record<Color, string>;
+    /** How long requests in flight on the old color may go on after a reload (default 30). */
+    drainSeconds?: number;
 }
 
 /** A DNS name (label characters) or an IPv4 address, and a port. */
@@ -72,14 +77,18 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     const idle: Color = active === "blue" ? "green" : "blue";
     const generation = generationOf(input);
     const target = (c: Color) => `"${checkTarget(input.targets[c])}"`;
+    const drain = input.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
+    if (!Number.isInteger(drain) || drain < 1 || drain > 3600) throw new Error(`drainSeconds ${JSON.stringify(drain)} is not a whole number from 1 to 3600`);
     return [
         "# Rendered by bluegreen; `pulumi up` owns this file and restores it if edited by hand.",
         `# active: ${active}  generation: ${generation}`,
         "worker_processes auto;",
         "pid /run/nginx-bluegreen.pid;",
         "error_log stderr warn;",
-        // Old workers finish in-flight requests after a reload, but long-lived ones are cut here.
-        "worker_shutdown_timeout 30s;",
+        // After a reload the old workers keep serving what is in flight (streams included) on
+        // the old color; whatever still runs after drainSeconds is closed. An old worker keeps
+        // the value of the configuration it was started with.
+        `worker_shutdown_timeout ${drain}s;`,
         "events {",
         "    worker_connections 4096;",
         "}",
@@ -93,6 +102,10 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
         "    proxy_connect_timeout 5s;",
+        // Streams (Server-Sent Events, long polls): pass each chunk on at once, and allow an
+        // hour of silence between two reads before giving up on the color.
+        "    proxy_buffering off;",
+        "    proxy_read_timeout 3600s;",
         "    proxy_next_upstream error timeout;",
         `    resolver ${DOCKER_DNS} valid=1s ipv6=off;`,
         "    resolver_timeout 2s;",

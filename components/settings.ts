@@ -78,6 +78,11 @@ export interface Settings {
     green: ColorSettings;
     proxy: ProxySettings;
     health: HealthSettings;
+    /**
+     * How long a request already running on the old color (a stream, a long poll) may go on
+     * after a switch before the proxy closes it; `up` waits for those to end (nginx).
+     */
+    drainSeconds: number;
     kubernetes: KubernetesSettings;
 }
 
@@ -119,6 +124,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     healthRetries: { type: "integer", default: 10, description: "Health-gate attempts per replica before a switch fails, 1-1000." },
     healthIntervalSeconds: { type: "integer", default: 1, description: "Seconds between health-gate attempts, 1-60." },
     healthDeadlineSeconds: { type: "integer", default: 60, description: "Time limit of the whole health gate in seconds, 1-3600." },
+    drainSeconds: { type: "integer", default: 30, description: "Seconds a request in flight on the old color (a stream) may go on after a switch, 1-3600." },
     namespace: { type: "string", default: "default", description: "Kubernetes: namespace of the Deployments and Services (must exist)." },
     serviceType: { type: "string", default: "ClusterIP", description: "Kubernetes: type of both Services: ClusterIP, NodePort or LoadBalancer." },
     idleReplicas: { type: "string", default: "full", description: "Kubernetes: replicas of the idle color after a switch, \"full\" or 0-20." },
@@ -292,7 +298,8 @@ export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Setting
         intervalSeconds: int(raw, "healthIntervalSeconds", 1, 60),
         deadlineSeconds: int(raw, "healthDeadlineSeconds", 1, 3600),
     };
-    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health, kubernetes: kubernetes(raw) };
+    const drainSeconds = int(raw, "drainSeconds", 1, 3600);
+    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health, drainSeconds, kubernetes: kubernetes(raw) };
 }
 
 /** Parses every key of the namespace, known or not (unknown keys are rejected by name). */

@@ -43,6 +43,7 @@ export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: st
     const proxy = new Proxy(`${prefix}-proxy`, {
         settings: s.proxy,
         health: s.health,
+        drainSeconds: s.drainSeconds,
         activeColor: s.activeColor,
         colors: { blue: envs.blue, green: envs.green },
         networkName: network.name,

@@ -16,6 +16,8 @@ export interface ColorTarget {
 /** The arguments both Docker proxies take. */
 export interface ProxyArgsBase {
     health: HealthSettings;
+    /** How long requests in flight on the old color may go on after a switch. */
+    drainSeconds: number;
     activeColor: Color;
     colors: Record<Color, ColorTarget>;
     networkName: pulumi.Input<string>;
@@ -60,7 +62,7 @@ export const SWITCH_BACKEND: Record<ProxyKind, SwitchBackend> = {
 /** Declares the traffic switch of a proxy container, routing per `args.activeColor`. */
 export function declareSwitch(name: string, parent: pulumi.Resource, container: pulumi.Input<string>, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {
     const routing = pulumi.all([args.colors.blue.target, args.colors.green.target])
-        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, targets: { blue, green } }));
+        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, targets: { blue, green }, drainSeconds: args.drainSeconds }));
     return new TrafficSwitch(name, {
         kind: backend.kind,
         container,
@@ -74,6 +76,7 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         statusUrl: backend.statusUrl,
         gateUrls: args.colors[args.activeColor].healthUrls,
         health: args.health,
+        drainSeconds: args.drainSeconds,
     }, { parent, provider: args.switchProvider });
 }
 

@@ -18,7 +18,7 @@ const WAIT_FOR_GENERATION = `
 i=0
 while :; do
   body=$(curl -s -m 2 "$url" 2>/dev/null || wget -qO- -T 2 "$url" 2>/dev/null || true)
-  case "$body" in *"$expect"*) exit 0 ;; esac
+  case "$body" in *"$expect"*) break ;; esac
   i=$((i + 1))
   if [ "$i" -ge 150 ]; then echo "the proxy did not serve generation $generation within 15 s" >&2; exit 67; fi
   sleep 0.1
@@ -44,9 +44,30 @@ for url in "$@"; do
 done
 `;
 
+/** Prints the PIDs of nginx's worker processes (from /proc: the image needs no `ps`). */
+const NGINX_WORKERS = `
+workers() {
+  for p in /proc/[0-9]*; do
+    case "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" in "nginx: worker process"*) echo "\${p#/proc/}" ;; esac
+  done
+}`;
+
+/**
+ * Waits until the workers from before the reload have exited. They serve what was in flight
+ * when it came, streams included, on the old color, and exit when that is done or when their
+ * worker_shutdown_timeout (drainSeconds) closes it: so the switch returns only once the old
+ * color has drained, and nothing later in the same `up` (a replaced container of the old
+ * color) or after it is removed while it still serves.
+ */
+const WAIT_FOR_DRAIN = `
+for pid in $old_workers; do
+  while [ -e "/proc/$pid" ]; do sleep 0.1; done
+done`;
+
 /**
  * Installs stdin as the live nginx.conf; args: config dir, generation, status URL, expected text.
- * nginx -t first, then an atomic rename, a graceful reload, and a wait until nginx serves it.
+ * nginx -t first, then an atomic rename, a graceful reload, a wait until nginx serves it, and
+ * a wait until the old workers have drained.
  */
 export const NGINX_APPLY_SCRIPT = `
 set -eu
@@ -59,11 +80,14 @@ if ! out=$(nginx -t -q -c "$next" 2>&1); then
 fi
 [ -f "$conf" ] && cp -p "$conf" "$prev"
 mv -f "$next" "$conf"
+${NGINX_WORKERS}
+old_workers=$(workers)
 if ! out=$(nginx -s reload -c "$conf" 2>&1); then
   [ -f "$prev" ] && mv -f "$prev" "$conf"
   echo "nginx reload failed, previous configuration restored: $out" >&2; exit 66
 fi
 ${WAIT_FOR_GENERATION}
+${WAIT_FOR_DRAIN}
 `;
 
 /**
@@ -124,6 +148,8 @@ export interface SwitchState {
     /** Health URLs of every replica of the active color, as seen from the proxy. */
     gateUrls: string[];
     health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
+    /** Bound of the drain after a switch (nginx's worker_shutdown_timeout); absent in older state. */
+    drainSeconds?: number;
     /** The generation nginx really served when last read (drift when it differs). */
     servedGeneration?: string;
 }
@@ -162,7 +188,7 @@ async function apply(s: SwitchState, gated: boolean): Promise<void> {
     const r = await execScript(s.container, gated ? gatedApplyScript(k.applyScript) : k.applyScript, gated ? [...applyArgs, ...gateArgs] : applyArgs, {
         stdin: s.config,
         dockerHost: s.dockerHost,
-        timeoutMs: 60_000 + (gated ? (s.health.deadlineSeconds + 30) * 1000 : 0),
+        timeoutMs: 60_000 + (s.drainSeconds ?? 30) * 1000 + (gated ? (s.health.deadlineSeconds + 30) * 1000 : 0),
     });
     if (gated && r.code === GATE_FAILED) throw gateError(s, r.stdout || r.stderr || `exit ${r.code}`);
     if (r.code !== 0) {
@@ -215,7 +241,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
             olds.activeColor !== news.activeColor ||
             differs(olds.gateUrls, news.gateUrls) ||
             olds.container !== news.container;
-        await apply(news, liveTargetChanged);
+        // Old workers keep the drainSeconds of the file they started with: wait for the longer.
+        await apply({ ...news, drainSeconds: Math.max(news.drainSeconds ?? 30, olds.drainSeconds ?? 30) }, liveTargetChanged);
         return { outs: outputs(news) };
     },
 
@@ -243,6 +270,7 @@ export interface TrafficSwitchArgs {
     statusUrl: string;
     gateUrls: pulumi.Input<pulumi.Input<string>[]>;
     health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
+    drainSeconds: number;
 }
 
 /** The type every Pulumi dynamic resource gets when its constructor names none. */

@@ -153,7 +153,7 @@ describe("replacement order of the Docker containers", () => {
         const s = parseSettings({ proxyKind: kind });
         const Proxy = kind === "traefik" ? TraefikProxy : NginxProxy;
         const seen = await replaceOrder((t) => new Proxy(`order-${kind}`, {
-            settings: s.proxy, health: s.health, activeColor: "blue", colors, networkName: "net",
+            settings: s.proxy, health: s.health, drainSeconds: s.drainSeconds, activeColor: "blue", colors, networkName: "net",
         }, { transformations: [t] }));
         expect(seen).toEqual({ [`order-${kind}`]: true });
     });

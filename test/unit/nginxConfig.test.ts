@@ -39,6 +39,21 @@ describe("renderNginxConfig", () => {
         },
     );
 
+    it("bounds the old workers' drain by drainSeconds (30 by default) and lets streams through unbuffered", () => {
+        expect(renderNginxConfig({ activeColor: "blue", targets })).toContain("\nworker_shutdown_timeout 30s;\n");
+        const conf = renderNginxConfig({ activeColor: "blue", targets, drainSeconds: 3 });
+        expect(conf).toContain("\nworker_shutdown_timeout 3s;\n");
+        expect(conf).toContain("\n    proxy_buffering off;\n");
+        // Longer than any pause between two events of a stream, so nginx never cuts one for silence.
+        expect(conf).toContain("\n    proxy_read_timeout 3600s;\n");
+        // The drain bound is not routing: the generation nginx reports stays the same.
+        expect(generationOf({ activeColor: "blue", targets, drainSeconds: 3 })).toBe(generationOf({ activeColor: "blue", targets }));
+    });
+
+    it.each([[0], [3601], [1.5], [Number.NaN]])("refuses to render drainSeconds %j", (drainSeconds) => {
+        expect(() => renderNginxConfig({ activeColor: "blue", targets, drainSeconds })).toThrow(/drainSeconds .* is not a whole number from 1 to 3600/);
+    });
+
     it("renders a bootstrap config that routes nothing", () => {
         const conf = renderBootstrapConfig();
         expect(conf).toContain("return 503");

@@ -23,6 +23,13 @@ describe("parseSettings", () => {
         expect(parseSettings({ proxyKind: "traefik" }).proxy.image).toBe("bluegreen/traefik:3.6.12");
         expect(parseSettings({ proxyKind: "traefik", proxyImage: "traefik:v3.6" }).proxy.image).toBe("traefik:v3.6");
         expect(s.health).toEqual({ retries: 10, intervalSeconds: 1, deadlineSeconds: 60 });
+        expect(s.drainSeconds).toBe(30); // kamal-proxy's drain timeout
+    });
+
+    it("reads drainSeconds from 1 to 3600", () => {
+        expect(parseSettings({ drainSeconds: "3" }).drainSeconds).toBe(3);
+        expect(parseSettings({ drainSeconds: "1" }).drainSeconds).toBe(1);
+        expect(parseSettings({ drainSeconds: "3600" }).drainSeconds).toBe(3600);
     });
 
     it("reads typed values and the env map", () => {
@@ -52,6 +59,10 @@ describe("parseSettings", () => {
         [{ bindAddress: "localhost; rm -rf /" }, '`bindAddress` is "localhost; rm -rf /"; expected an IPv4 or IPv6 address'],
         [{ healthRetries: "0" }, "`healthRetries` is 0; expected a whole number from 1 to 1000."],
         [{ healthDeadlineSeconds: "soon" }, '`healthDeadlineSeconds` is "soon"; expected a whole number from 1 to 3600.'],
+        [{ drainSeconds: "0" }, "`drainSeconds` is 0; expected a whole number from 1 to 3600."],
+        [{ drainSeconds: "3601" }, "`drainSeconds` is 3601; expected a whole number from 1 to 3600."],
+        [{ drainSeconds: "30s" }, '`drainSeconds` is "30s"; expected a whole number from 1 to 3600.'],
+        [{ drainSeconds: "1; worker_processes 64" }, '`drainSeconds` is "1; worker_processes 64"; expected a whole number from 1 to 3600.'],
     ])("rejects %j", (raw, message) => {
         expect(errorOf(raw as Record<string, string>)).toContain(message);
     });

@@ -35,4 +35,13 @@ describe("renderTraefikConfig", () => {
         expect(args).toContain("--providers.file.watch=true");
         expect(args.find((a) => a.startsWith("--entryPoints.traefik.address"))).toBe("--entryPoints.traefik.address=127.0.0.1:8082");
     });
+
+    it("sets no timeout that would cut a stream: Traefik's drain has no bound the file could set", () => {
+        // A request in flight keeps the handler it started with when the file changes; the
+        // dynamic config has no per-request time limit (forwardingTimeouts bound the dial, the
+        // response headers and idle connections only), so drainSeconds changes nothing here.
+        expect(renderTraefikConfig({ activeColor: "blue", targets, drainSeconds: 3 })).toBe(renderTraefikConfig({ activeColor: "blue", targets }));
+        expect(renderTraefikConfig({ activeColor: "blue", targets })).not.toMatch(/Timeout/);
+        expect(traefikArgs().filter((a) => /respondingTimeouts|forwardingTimeouts/.test(a))).toEqual([]);
+    });
 });

@@ -1,0 +1,299 @@
+/**
+ * Long-lived connections across a switch, on the program itself (`index.ts`) with both proxies:
+ * a Server-Sent Events stream (the demo app's `/stream`) opened on the live color before a
+ * switch, read with a raw socket so that the test sees exactly how it ended: the app's `end`
+ * event and the terminating chunk (clean), the connection closed without them (FIN), or a reset.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Color, ProxyKind } from "../../components/settings";
+import { ProgramStack, dockerCli, expectCleanTeardown } from "../helpers/programStack";
+import { ROOT, runId } from "../helpers/toolchain";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const DRAIN = 3; // drainSeconds of these stacks
+const MARGIN_MS = 2000; // what "within drainSeconds" may overshoot on a busy 2-core machine
+
+interface StreamEvent { color: string; version: string; host: string; n: number; at: number }
+
+/** How a stream ended: the app's end event and the terminating chunk, a bare close, a reset. */
+type Ending = "clean" | "fin" | "reset" | "open";
+
+interface Stream {
+    events: StreamEvent[];
+    /** The app's `end` event, if it came. */
+    end?: { reason: string; n: number };
+    ending: Ending;
+    endedAt?: number;
+    /** Resolves when the connection is over, however it ended. */
+    done: Promise<void>;
+    close(): void;
+}
+
+/** Opens `GET /stream` on `base` over a raw socket and decodes the chunked body as it comes. */
+function openStream(base: string, seconds: number): Stream {
+    const { hostname, port } = new URL(base);
+    const socket = net.connect(Number(port), hostname);
+    const s: Stream = { events: [], ending: "open", done: Promise.resolve(), close: () => socket.destroy() };
+    let raw = Buffer.alloc(0);
+    let headersDone = false;
+    let terminated = false;
+    let body = "";
+    const parseBody = () => {
+        for (;;) {
+            const i = body.indexOf("\n\n");
+            if (i < 0) return;
+            const block = body.slice(0, i);
+            body = body.slice(i + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (!data) continue;
+            if (event === "tick") s.events.push({ ...JSON.parse(data), at: Date.now() });
+            if (event === "end") s.end = JSON.parse(data);
+        }
+    };
+    const parseChunks = () => {
+        if (!headersDone) {
+            const i = raw.indexOf("\r\n\r\n");
+            if (i < 0) return;
+            const head = raw.subarray(0, i).toString();
+            if (!/^HTTP\/1\.1 200/.test(head) || !/transfer-encoding: chunked/i.test(head)) throw new Error(`unexpected answer: ${head}`);
+            headersDone = true;
+            raw = raw.subarray(i + 4);
+        }
+        while (!terminated) {
+            const eol = raw.indexOf("\r\n");
+            if (eol < 0) return;
+            const size = parseInt(raw.subarray(0, eol).toString(), 16);
+            if (raw.length < eol + 2 + size + 2) return;
+            if (size === 0) terminated = true;
+            body += raw.subarray(eol + 2, eol + 2 + size).toString();
+            raw = raw.subarray(eol + 2 + size + 2);
+            parseBody();
+        }
+    };
+    s.done = new Promise((resolve) => {
+        socket.on("connect", () => socket.write(`GET /stream?seconds=${seconds}&interval=150 HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`));
+        socket.on("data", (d) => {
+            raw = Buffer.concat([raw, d]);
+            parseChunks();
+            if (terminated && s.ending === "open") {
+                s.ending = s.end ? "clean" : "fin";
+                s.endedAt = Date.now();
+            }
+        });
+        socket.on("end", () => {
+            if (s.ending === "open") [s.ending, s.endedAt] = ["fin", Date.now()];
+        });
+        socket.on("error", (e: NodeJS.ErrnoException) => {
+            if (s.ending === "open") [s.ending, s.endedAt] = [e.code === "ECONNRESET" ? "reset" : "fin", Date.now()];
+        });
+        socket.on("close", () => resolve());
+    });
+    return s;
+}
+
+/**
+ * One fresh-connection `GET /` every 50 ms, to see when the switch happened: after the start of
+ * the last request the old color answered (`after`) and before the first answer of the new one
+ * (`at`). Bounds built on both hold however slow a request was on a busy machine.
+ */
+function watchColors(base: string) {
+    const seen: { color: string; sent: number; at: number }[] = [];
+    let running = true;
+    const loop = (async () => {
+        while (running) {
+            const sent = Date.now();
+            const color = await new Promise<string>((resolve) => {
+                http.get(base, { agent: false, timeout: 2000 }, (res) => {
+                    let b = "";
+                    res.on("data", (d) => (b += d));
+                    res.on("end", () => resolve(res.statusCode === 200 ? JSON.parse(b).color : `status ${res.statusCode}`));
+                }).on("error", () => resolve("error")).on("timeout", function (this: http.ClientRequest) { this.destroy(); });
+            });
+            seen.push({ color, sent, at: Date.now() });
+            await sleep(50);
+        }
+    })();
+    return {
+        seen,
+        firstAt: (c: string) => seen.find((x) => x.color === c)?.at,
+        /** The switch to `c` happened after `after` and before `at`. */
+        switchTo: (c: string) => {
+            const i = seen.findIndex((x) => x.color === c);
+            if (i < 0) throw new Error(`no fresh request was answered by ${c}: ${JSON.stringify(seen.slice(-5))}`);
+            return { after: i > 0 ? seen[i - 1].sent : -Infinity, at: seen[i].at };
+        },
+        stop: async () => { running = false; await loop; return seen; },
+    };
+}
+
+/** When the engine stopped a container (its `die` event), in epoch ms; undefined if it did not. */
+function diedAt(id: string, since: number): number | undefined {
+    const out = dockerCli("events", "--since", String(Math.floor(since / 1000) - 1), "--until", String(Math.ceil(Date.now() / 1000)),
+        "--filter", `container=${id}`, "--filter", "event=die", "--format", "{{.TimeNano}}");
+    const first = out.split("\n").filter(Boolean)[0];
+    return first ? Math.round(Number(first) / 1e6) : undefined;
+}
+
+/**
+ * Opens a stream on `url` (live: `from`), checks it is flowing, then runs one `up` with `config`
+ * while watching which color fresh requests get. Returns what happened, on one timeline.
+ */
+async function streamAcrossUp(p: ProgramStack, from: Color, config: Record<string, string>, seconds: number) {
+    const stream = openStream(p.url, seconds);
+    await sleep(1000);
+    expect(stream.events.length, "events before the switch").toBeGreaterThanOrEqual(4);
+    expect(new Set(stream.events.map((e) => e.color))).toEqual(new Set([from]));
+    const oldContainers = dockerCli("ps", "-q", "--no-trunc", "--filter", `label=bluegreen.stack=${p.prefix}`, "--filter", `label=color=${from}`).split("\n");
+    await p.set(config);
+    const watch = watchColors(p.url);
+    const upStart = Date.now();
+    const up = await p.up();
+    const upEnd = Date.now();
+    await sleep(500);
+    await watch.stop();
+    return { stream, up, upStart, upEnd, watch, oldContainers };
+}
+
+/** The demo images must carry this `demo/app.py` (the set-up labels them with its hash): `/stream` is new. */
+function expectCurrentDemoImages(): void {
+    const hash = createHash("sha256").update(fs.readFileSync(`${ROOT}/demo/app.py`)).digest("hex").slice(0, 16);
+    for (const img of ["bluegreen/demo:1.0.0", "bluegreen/demo:2.0.0"]) {
+        const label = dockerCli("image", "inspect", "-f", '{{index .Config.Labels "bluegreen.app"}}', img);
+        if (label !== hash) throw new Error(`${img} was built from another demo/app.py (${label}, this one is ${hash}); run \`bash scripts/setup.sh --only images\``);
+    }
+}
+
+describe.each<ProxyKind>(["nginx", "traefik"])("streams across a switch, %s proxy", (kind) => {
+    const p = new ProgramStack(runId(`bgdrain${kind.slice(0, 2)}`));
+    const figures: Record<string, unknown> = {};
+
+    beforeAll(async () => {
+        expectCurrentDemoImages();
+        await p.create({ proxyKind: kind, drainSeconds: String(DRAIN) });
+    });
+
+    afterAll(async () => {
+        await p.destroy();
+        console.log(`figures (${kind}):`, JSON.stringify(figures, null, 2));
+    });
+
+    it("up from nothing: url serves blue, and /stream sends blue's events through the proxy", async () => {
+        const up = await p.up();
+        expect(up.summary.result).toBe("succeeded");
+        const s = openStream(p.url, 1);
+        await s.done;
+        expect(s.ending).toBe("clean");
+        expect(s.end?.reason).toBe("done");
+        expect(s.events.length).toBeGreaterThanOrEqual(5);
+        expect(s.events.every((e) => e.color === "blue")).toBe(true);
+    });
+
+    it("streams that end before drainSeconds are served by blue to their own clean end while new requests go to green", async () => {
+        // A 2 s stream opened every 0.5 s while the switch's `up` runs: those opened in the last
+        // 2 s before the switch straddle it and end by themselves during the drain (2 s < 3 s).
+        const streams: Stream[] = [];
+        let opening = true;
+        const opener = (async () => {
+            while (opening) {
+                streams.push(openStream(p.url, 2));
+                await sleep(500);
+            }
+        })();
+        await sleep(1000);
+        await p.set({ activeColor: "green" });
+        const watch = watchColors(p.url);
+        const upStart = Date.now();
+        const up = await p.up();
+        const upEnd = Date.now();
+        await sleep(1000);
+        opening = false;
+        await opener;
+        await watch.stop();
+        await Promise.all(streams.map((s) => s.done));
+        expect(up.summary.result).toBe("succeeded");
+        const switchedAt = watch.firstAt("green")!;
+        expect(switchedAt, "a fresh request answered green").toBeDefined();
+        const colorOf = (s: Stream) => [...new Set(s.events.map((e) => e.color))].join("+");
+        const straddled = streams.filter((s) => colorOf(s) === "blue" && s.events.some((e) => e.at > switchedAt));
+        figures.shortStreams = {
+            streams: streams.length, byColor: streams.map(colorOf).join(" "), endings: streams.map((s) => s.ending).join(" "),
+            straddled: straddled.length, blueEventsAfterSwitch: straddled.map((s) => s.events.filter((e) => e.at > switchedAt).length),
+            upMs: upEnd - upStart, switchMsAfterUpStart: switchedAt - upStart,
+        };
+        // Each stream stays on the color it started on, and every one ended by itself, cleanly.
+        expect(streams.map(colorOf).filter((c) => c !== "blue" && c !== "green")).toEqual([]);
+        expect(streams.filter((s) => s.ending !== "clean" || s.end?.reason !== "done").map((s) => `${colorOf(s)} ${s.ending}`)).toEqual([]);
+        expect(straddled.length, "streams that kept coming from blue after green answered").toBeGreaterThanOrEqual(1);
+        expect(colorOf(streams[streams.length - 1])).toBe("green");
+        // No gap in any of them: one event every 150 ms.
+        for (const s of streams) {
+            const gaps = s.events.slice(1).map((e, i) => e.at - s.events[i].at);
+            expect(Math.max(0, ...gaps)).toBeLessThan(1000);
+        }
+    });
+
+    it("an up that switches and replaces the old color's container: the old container is not stopped while its stream drains", async () => {
+        // Green is live. One `up`: traffic to blue, and green's image changes (its container is replaced).
+        const { stream, up, upStart, upEnd, watch, oldContainers } = await streamAcrossUp(p, "green", { activeColor: "blue", greenImage: "bluegreen/demo:1.0.0" }, 300);
+        expect(up.summary.resourceChanges).toMatchObject({ replace: 1, update: 1 });
+        await Promise.race([stream.done, sleep(20_000)]);
+        const sw = watch.switchTo("blue");
+        const switchedAt = sw.at;
+        const died = diedAt(oldContainers[0], upStart);
+        figures.switchAndReplace = {
+            events: stream.events.length, ending: stream.ending, end: stream.end, upMs: upEnd - upStart,
+            streamEndMsAfterSwitch: (stream.endedAt ?? NaN) - switchedAt, switchWindowMs: sw.at - sw.after, oldContainerDiedMsAfterSwitch: (died ?? NaN) - switchedAt,
+        };
+        expect(stream.events.every((e) => e.color === "green" && e.version === "2.0.0")).toBe(true);
+        expect(died, "the old green container was stopped by the up").toBeDefined();
+        if (kind === "nginx") {
+            // nginx: the old worker kept the stream on the old container for drainSeconds, then
+            // closed it (a FIN, no reset); `up` returned only then, so the container was stopped after.
+            expect(stream.ending).toBe("fin");
+            expect(stream.end).toBeUndefined();
+            expect(stream.endedAt! - sw.after).toBeGreaterThanOrEqual(DRAIN * 1000 - 300);
+            expect(stream.endedAt! - sw.at).toBeLessThanOrEqual(DRAIN * 1000 + MARGIN_MS);
+            expect(died!).toBeGreaterThanOrEqual(stream.endedAt! - 100);
+            expect(upEnd).toBeGreaterThanOrEqual(stream.endedAt! - 100);
+        } else {
+            // Traefik: no way to know when its in-flight requests to the old color end, so the
+            // switch does not wait; the replaced container is stopped right after the switch and
+            // the demo app ends its stream cleanly on SIGTERM ("shutdown"), before drainSeconds.
+            expect(stream.ending).toBe("clean");
+            expect(stream.end?.reason).toBe("shutdown");
+            expect(Math.abs(stream.endedAt! - died!)).toBeLessThan(1500);
+        }
+    });
+
+    it(`a plain switch with drainSeconds ${DRAIN}: ${kind === "nginx" ? "nginx closes the old color's stream within drainSeconds" : "Traefik keeps serving it on the old color past drainSeconds"}`, async () => {
+        // Blue is live. Switch to green; blue stays up as the idle color.
+        const { stream, upStart, upEnd, watch } = await streamAcrossUp(p, "blue", { activeColor: "green" }, 300);
+        const sw = watch.switchTo("green");
+        const switchedAt = sw.at;
+        const deadline = switchedAt + DRAIN * 1000 + MARGIN_MS;
+        await Promise.race([stream.done, sleep(Math.max(0, deadline + 3000 - Date.now()))]);
+        figures.plainSwitch = { events: stream.events.length, ending: stream.ending, upMs: upEnd - upStart, streamEndMsAfterSwitch: (stream.endedAt ?? NaN) - switchedAt, switchWindowMs: sw.at - sw.after };
+        expect(stream.events.every((e) => e.color === "blue")).toBe(true);
+        if (kind === "nginx") {
+            expect(stream.ending).toBe("fin");
+            expect(stream.endedAt!).toBeLessThanOrEqual(deadline);
+            expect(stream.endedAt! - sw.after).toBeGreaterThanOrEqual(DRAIN * 1000 - 300);
+            expect(stream.events.filter((e) => e.at > switchedAt).length).toBeGreaterThanOrEqual(((DRAIN * 1000 - 1000) / 150) * 0.7);
+            expect(upEnd).toBeGreaterThanOrEqual(stream.endedAt! - 100);
+        } else {
+            // Traefik swaps handlers in process; a request in flight keeps the old one until it ends.
+            expect(stream.ending).toBe("open");
+            expect(stream.events.filter((e) => e.at > deadline).length).toBeGreaterThanOrEqual(5);
+            stream.close();
+        }
+    });
+
+    it("destroy leaves nothing", async () => {
+        await expectCleanTeardown(p);
+    });
+});
