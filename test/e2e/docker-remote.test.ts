@@ -44,6 +44,8 @@ afterAll(() => {
 
 describe.each<ProxyKind>(["nginx", "traefik"])("the program on a remote engine (docker:host = the test host), %s proxy", (kind) => {
     let p: ProgramStack;
+    /** The program's resource count, as the first `up` created it (the local suites pin it). */
+    let total = 0;
 
     /** Nothing with the stack's label, and no container of the proxy's name, is on the local engine. */
     function expectNothingLocal(): void {
@@ -66,7 +68,9 @@ describe.each<ProxyKind>(["nginx", "traefik"])("the program on a remote engine (
     it("up creates everything on the remote engine, none of it on the local one; url on the test host's address serves blue", async () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toMatchObject({ create: 10 });
+        total = up.summary.resourceChanges?.create ?? 0;
+        expect(total).toBeGreaterThanOrEqual(10);
+        expect(up.summary.resourceChanges).toEqual({ create: total });
         expect(p.url).toMatch(new RegExp(`^http://${addr.replaceAll(".", "\\.")}:\\d+$`));
         expect(up.outputs.url.value).toBe(p.url);
         expect(up.outputs.previewUrl.value).toBe(p.previewUrl);
@@ -89,7 +93,7 @@ describe.each<ProxyKind>(["nginx", "traefik"])("the program on a remote engine (
         const { result, report, after, upStart, upEnd, win } = await p.upUnderLoad("blue", "green");
         figures[`${kind}.switch`] = { ...figuresOf(report), upWallMs: upEnd - upStart, firstGreenMsAfterUpStart: (win.firstNew ?? NaN) - upStart };
         expect(result.summary.result).toBe("succeeded");
-        expect(result.summary.resourceChanges).toEqual({ same: 9, update: 1 });
+        expect(result.summary.resourceChanges).toEqual({ same: total - 1, update: 1 });
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         if (kind === "traefik") expect(report.failed.raw, failuresOf(report, "raw")).toBe(0); // no connection is closed
@@ -124,8 +128,8 @@ describe.each<ProxyKind>(["nginx", "traefik"])("the program on a remote engine (
 
     it("refresh reads everything back from the remote engine: no changes, and the next preview plans none", async () => {
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10 });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 10 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: total });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: total });
     });
 
     it("DOCKER_HOST instead of docker:host reaches the same engine: refresh and preview change nothing", async () => {
@@ -134,8 +138,8 @@ describe.each<ProxyKind>(["nginx", "traefik"])("the program on a remote engine (
         ws.envVars.DOCKER_HOST = engine;
         try {
             const refresh = await p.stack.refresh({ onOutput: () => undefined });
-            expect(refresh.summary.resourceChanges).toEqual({ same: 10 });
-            expect((await p.stack.preview()).changeSummary).toEqual({ same: 10 });
+            expect(refresh.summary.resourceChanges).toEqual({ same: total });
+            expect((await p.stack.preview()).changeSummary).toEqual({ same: total });
         } finally {
             delete ws.envVars.DOCKER_HOST;
             await p.stack.setConfig("docker:host", { value: engine });
