@@ -8,8 +8,8 @@
 #                     (implied when CI=true); without it the script says what to do instead.
 #   --kubernetes      also build the local Kubernetes control plane (implied when CI=true).
 #   --check           only report what is missing; exit 1 if anything is.
-#   --only STEP       run one step: node, npm, docker, cli, language-host, providers, images,
-#                     traefik, kubernetes, state.
+#   --only STEP       run one step: node, npm, docker, testhost-tools, cli, language-host,
+#                     providers, images, traefik, kubernetes, state.
 source "$(dirname "$0")/lib.sh"
 
 INSTALL_DOCKER=false
@@ -76,6 +76,27 @@ setup_docker() {
   nohup dockerd >"$BLUEGREEN_CACHE/dockerd.log" 2>&1 &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && return; sleep 1; done
   die "dockerd did not answer within 60 s; see $BLUEGREEN_CACHE/dockerd.log"
+}
+
+# --- Tools of the remote-engine test host (scripts/testhost.sh) ------------------------------
+# iproute2 (ip netns, veth), iptables (the test host's dockerd) and nsenter (util-linux). Missing
+# ones are installed from Debian's packages as root; the remote-engine test fails without them.
+setup_testhost_tools() {
+  local t pkg missing_pkgs=()
+  for t in ip:iproute2 iptables:iptables nsenter:util-linux; do
+    command -v "${t%%:*}" >/dev/null || missing_pkgs+=("${t#*:}")
+  done
+  if (( ${#missing_pkgs[@]} == 0 )); then step "test host tools (ip, iptables, nsenter): present"; return; fi
+  need "${missing_pkgs[*]} (for the remote-engine test host)" || return 0
+  if (( EUID != 0 )); then
+    [[ "${CI:-}" == "true" ]] && die "test host tools: ${missing_pkgs[*]} missing and not root, so they cannot be installed; CI runs as root"
+    step "test host tools: ${missing_pkgs[*]} missing; install them as root (apt-get install ${missing_pkgs[*]}), or the remote-engine test fails"
+    return 0
+  fi
+  step "test host tools: installing Debian's ${missing_pkgs[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null || die "installing ${missing_pkgs[*]} failed"
+  for pkg in ip iptables nsenter; do command -v "$pkg" >/dev/null || die "\`$pkg\` is still missing after apt-get install ${missing_pkgs[*]}"; done
 }
 
 # --- Pulumi CLI and the Node.js language host, from Go sources ----------------------------------
@@ -301,6 +322,7 @@ run() { [[ -z "$ONLY" || "$ONLY" == "$1" ]] && "$2"; return 0; }
 run node setup_node
 run npm setup_npm
 run docker setup_docker
+run testhost-tools setup_testhost_tools
 run cli build_cli
 run language-host build_language_host
 run language-host install_dynamic_provider_shim

@@ -36,11 +36,22 @@ export async function freePort(): Promise<number> {
     });
 }
 
+/** The address a client uses for a listener bound to `bind` (as stacks/docker.ts reports it). */
+function clientHost(bind: string | undefined): string {
+    if (!bind || bind === "0.0.0.0") return "127.0.0.1";
+    if (bind === "::") return "[::1]";
+    return bind.includes(":") ? `[${bind}]` : bind;
+}
+
 /**
  * A throwaway stack of the program itself (`index.ts` in the project root), run through the
  * Automation API with the real CLI, the installed docker plugin and the real engine. Everything
  * the program creates carries the label `bluegreen.stack=bluegreen-<stack>`, which is how the
  * tests find its containers and check that `destroy` left nothing.
+ *
+ * With `dockerHost`, the stack's `docker:host` is that engine and every look at the engine
+ * (containers, leftovers, clean-up) goes there, with `docker -H`; the test process's own
+ * DOCKER_HOST is left alone, so nothing reaches the remote engine unless the program sends it.
  */
 export class ProgramStack {
     stack!: Stack;
@@ -50,8 +61,17 @@ export class ProgramStack {
     readonly prefix: string;
     private destroyed = false;
 
-    constructor(readonly id: string) {
+    constructor(readonly id: string, readonly opts: { dockerHost?: string } = {}) {
         this.prefix = `bluegreen-${id}`;
+    }
+
+    /** The docker CLI on the stack's engine. */
+    docker(...args: string[]): string {
+        return this.opts.dockerHost ? dockerCli("-H", this.opts.dockerHost, ...args) : dockerCli(...args);
+    }
+
+    private dockerOk(...args: string[]): boolean {
+        return this.opts.dockerHost ? dockerOk("-H", this.opts.dockerHost, ...args) : dockerOk(...args);
     }
 
     /**
@@ -72,6 +92,7 @@ export class ProgramStack {
             healthDeadlineSeconds: "20",
         };
         this.stack = await LocalWorkspace.createStack({ stackName: this.id, workDir: ROOT }, await workspaceOptions());
+        if (this.opts.dockerHost) await this.stack.setConfig("docker:host", { value: this.opts.dockerHost });
         await this.set({ ...base, ...config });
         return this;
     }
@@ -80,8 +101,9 @@ export class ProgramStack {
     async set(config: Record<string, string>): Promise<void> {
         await this.stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [`bluegreen:${k}`, { value }])));
         const all = await this.stack.getAllConfig();
-        this.url = `http://127.0.0.1:${all["bluegreen:proxyPort"].value}`;
-        this.previewUrl = `http://127.0.0.1:${all["bluegreen:previewPort"].value}`;
+        const host = clientHost(all["bluegreen:bindAddress"]?.value);
+        this.url = `http://${host}:${all["bluegreen:proxyPort"].value}`;
+        this.previewUrl = `http://${host}:${all["bluegreen:previewPort"].value}`;
     }
 
     async setColor(c: Color): Promise<void> {
@@ -122,12 +144,12 @@ export class ProgramStack {
     containers(color?: Color): string[] {
         const filters = ["--filter", `label=bluegreen.stack=${this.prefix}`];
         if (color) filters.push("--filter", `label=color=${color}`);
-        return lines(dockerCli("ps", "-a", ...filters, "--format", "{{.Names}}")).sort();
+        return lines(this.docker("ps", "-a", ...filters, "--format", "{{.Names}}")).sort();
     }
 
     /** The proxy container's name. */
     proxy(): string {
-        const found = lines(dockerCli("ps", "-a", "--filter", `label=bluegreen.component=${this.prefix}-proxy`, "--format", "{{.Names}}"));
+        const found = lines(this.docker("ps", "-a", "--filter", `label=bluegreen.component=${this.prefix}-proxy`, "--format", "{{.Names}}"));
         if (found.length !== 1) throw new Error(`expected one proxy container of ${this.prefix}, found ${JSON.stringify(found)}`);
         return found[0];
     }
@@ -136,9 +158,9 @@ export class ProgramStack {
     leftovers(): string[] {
         const label = `label=bluegreen.stack=${this.prefix}`;
         return [
-            ...lines(dockerCli("ps", "-aq", "--filter", label)).map((x) => `container ${x}`),
-            ...lines(dockerCli("volume", "ls", "-q", "--filter", label)).map((x) => `volume ${x}`),
-            ...lines(dockerCli("network", "ls", "-q", "--filter", label)).map((x) => `network ${x}`),
+            ...lines(this.docker("ps", "-aq", "--filter", label)).map((x) => `container ${x}`),
+            ...lines(this.docker("volume", "ls", "-q", "--filter", label)).map((x) => `volume ${x}`),
+            ...lines(this.docker("network", "ls", "-q", "--filter", label)).map((x) => `network ${x}`),
         ];
     }
 
@@ -158,11 +180,11 @@ export class ProgramStack {
         } finally {
             fs.rmSync(path.join(ROOT, `Pulumi.${this.id}.yaml`), { force: true });
             const label = `label=bluegreen.stack=${this.prefix}`;
-            const cs = lines(dockerCli("ps", "-aq", "--filter", label));
-            if (cs.length) dockerOk("rm", "-f", "-v", ...cs);
-            const vs = lines(dockerCli("volume", "ls", "-q", "--filter", label));
-            if (vs.length) dockerOk("volume", "rm", "-f", ...vs);
-            for (const n of lines(dockerCli("network", "ls", "-q", "--filter", label))) dockerOk("network", "rm", n);
+            const cs = lines(this.docker("ps", "-aq", "--filter", label));
+            if (cs.length) this.dockerOk("rm", "-f", "-v", ...cs);
+            const vs = lines(this.docker("volume", "ls", "-q", "--filter", label));
+            if (vs.length) this.dockerOk("volume", "rm", "-f", ...vs);
+            for (const n of lines(this.docker("network", "ls", "-q", "--filter", label))) this.dockerOk("network", "rm", n);
         }
         return left;
     }
