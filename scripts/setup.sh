@@ -232,7 +232,9 @@ provider_plugins() {
 # --- The local Kubernetes control plane (scripts/cluster.sh), for the Kubernetes flavour -------
 setup_kubernetes() {
   if ! $WITH_KUBERNETES; then
-    step "kubernetes control plane: not built (npm run setup -- --kubernetes builds it; CI does)"; return
+    if [[ -x "$K8S_BIN/kube-apiserver" ]]; then step "kubernetes control plane: built earlier (npm run setup -- --kubernetes checks it)"
+    else step "kubernetes control plane: not built (npm run setup -- --kubernetes builds it; CI does)"; fi
+    return
   fi
   if $CHECK_ONLY; then
     local b; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
