@@ -261,7 +261,7 @@ async function main() {
         fs.writeFileSync(path.join(dirA, "nginx.conf"), seedConf(endpoints.blue));
         const portA = await freePort();
         dockerCli("run", "-d", "--name", `${id}-seed-a`, "--label", fx.label, "--network", fx.network, "-p", `127.0.0.1:${portA}:80`,
-            "-v", `${dirA}:/etc/nginx/seed`, "bluegreen/nginx:1.22", "nginx", "-c", "/etc/nginx/seed/nginx.conf", "-g", "daemon off;");
+            "-v", `${dirA}:/etc/nginx/seed`, "bluegreen/nginx:local", "nginx", "-c", "/etc/nginx/seed/nginx.conf", "-g", "daemon off;");
         contenders.push({
             name: "seed A (rewrite + docker restart)",
             description: "sed-style rewrite of proxy_pass, then `docker restart` of the nginx container",
@@ -276,7 +276,7 @@ async function main() {
         // 3. Seed style B (seed 004): copy a per-color file into place and `nginx -s reload`, no `nginx -t`.
         const portB = await freePort();
         dockerCli("run", "-d", "--name", `${id}-seed-b`, "--label", fx.label, "--network", fx.network, "-p", `127.0.0.1:${portB}:80`,
-            "bluegreen/nginx:1.22", "sh", "-c",
+            "bluegreen/nginx:local", "sh", "-c",
             'mkdir -p /etc/nginx/colors /etc/nginx/live && printf "%s" "$1" > /etc/nginx/colors/blue.conf && printf "%s" "$2" > /etc/nginx/colors/green.conf && cp /etc/nginx/colors/blue.conf /etc/nginx/live/nginx.conf && exec nginx -c /etc/nginx/live/nginx.conf -g "daemon off;"',
             "sh", seedConf(endpoints.blue), seedConf(endpoints.green));
         contenders.push({
@@ -289,11 +289,11 @@ async function main() {
         });
 
         // 4. Seed style C (seed 002): Traefik with a watched dynamic-config file.
-        if (dockerOk("image", "inspect", "bluegreen/traefik:3.6.12")) {
+        if (dockerOk("image", "inspect", "bluegreen/traefik:local")) {
             const portC = await freePort();
             const dyn = (to: Color) => `http:\n  routers:\n    live:\n      rule: "PathPrefix(\`/\`)"\n      entryPoints: [web]\n      service: ${to}\n  services:\n    blue:\n      loadBalancer:\n        servers: [{url: "http://${endpoints.blue}"}]\n    green:\n      loadBalancer:\n        servers: [{url: "http://${endpoints.green}"}]\n`;
             dockerCli("run", "-d", "--name", `${id}-seed-c`, "--label", fx.label, "--network", fx.network, "-p", `127.0.0.1:${portC}:80`,
-                "bluegreen/traefik:3.6.12", "sh", "-c", 'mkdir -p /dyn && printf "%s" "$1" > /dyn/live.yml && exec traefik --entryPoints.web.address=:80 --providers.file.directory=/dyn --providers.file.watch=true --log.level=ERROR',
+                "bluegreen/traefik:local", "sh", "-c", 'mkdir -p /dyn && printf "%s" "$1" > /dyn/live.yml && exec traefik --entryPoints.web.address=:80 --providers.file.directory=/dyn --providers.file.watch=true --log.level=ERROR',
                 "sh", dyn("blue"));
             contenders.push({
                 name: "seed C (Traefik file provider)",
@@ -372,8 +372,8 @@ function machineFacts() {
         pulumi: version("pulumi", ["version"]),
         docker: version("docker", ["version", "--format", "{{.Server.Version}}"]),
         dockerPlugin: dockerPlugin(),
-        nginx: version("docker", ["run", "--rm", "bluegreen/nginx:1.22", "nginx", "-v"]),
-        traefik: version("docker", ["run", "--rm", "bluegreen/traefik:3.6.12", "traefik", "version"]),
+        nginx: version("docker", ["run", "--rm", "bluegreen/nginx:local", "nginx", "-v"]),
+        traefik: version("docker", ["run", "--rm", "bluegreen/traefik:local", "traefik", "version"]),
         autocannon: require("autocannon/package.json").version,
         date: new Date().toISOString(),
         load: { ratePerSecond: RATE, streams: ["new connection (autocannon, reconnectRate 1)", "keep-alive, retry once on a reset reused connection (paced client)", "raw keep-alive (autocannon)"] },

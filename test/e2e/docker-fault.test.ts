@@ -17,7 +17,7 @@ import { ROOT, pulumiEnv, runId } from "../helpers/toolchain";
 const p = new ProgramStack(runId("bgfault"));
 const figures: Record<string, unknown> = {};
 /** A second tag of the default proxy image, so that `proxyImage` changes and the proxy is replaced at the same ports. */
-const RETAGGED_PROXY = `bluegreen/nginx:1.22-e2e-${p.id.split("-").pop()}`;
+const RETAGGED_PROXY = `bluegreen/nginx:local-e2e-${p.id.split("-").pop()}`;
 
 /** `pulumi ARGS` on the stack as a separate process in the project root, as a person would run it. */
 function cli(args: string[]): { child: ChildProcess; output: () => string; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
@@ -162,7 +162,7 @@ beforeAll(async () => {
     await p.create();
     const up = await p.up();
     expect(up.summary.result).toBe("succeeded");
-    dockerCli("tag", "bluegreen/nginx:1.22", RETAGGED_PROXY);
+    dockerCli("tag", "bluegreen/nginx:local", RETAGGED_PROXY);
 });
 
 afterAll(async () => {

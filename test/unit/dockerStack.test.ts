@@ -109,7 +109,7 @@ describe("the Docker stack", () => {
         await new Promise((r) => setTimeout(r, 50));
         const rs = sink.resources.slice(start);
         const proxy = rs.find((r) => r.type === "docker:index/container:Container" && r.name === "bg-traefik-proxy")!;
-        expect(proxy.inputs.image).toBe("bluegreen/traefik:3.6.12");
+        expect(proxy.inputs.image).toBe("bluegreen/traefik:local");
         expect(proxy.inputs.command[0]).toBe("traefik");
         expect(proxy.inputs.capabilities).toEqual({ drops: ["ALL"], adds: ["CAP_NET_BIND_SERVICE"] });
         expect(rs.map((r) => r.type)).toContain("bluegreen:docker:TraefikProxy");

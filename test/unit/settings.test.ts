@@ -19,8 +19,8 @@ describe("parseSettings", () => {
         expect(s.activeColor).toBe("blue");
         expect(s.idleColor).toBe("green");
         expect(s.blue).toEqual({ image: "bluegreen/demo:1.0.0", replicas: 1, port: 8080, healthPath: "/health", env: {} });
-        expect(s.proxy).toEqual({ kind: "nginx", image: "bluegreen/nginx:1.22", port: 8080, previewPort: 8081, bindAddress: "127.0.0.1" });
-        expect(parseSettings({ proxyKind: "traefik" }).proxy.image).toBe("bluegreen/traefik:3.6.12");
+        expect(s.proxy).toEqual({ kind: "nginx", image: "bluegreen/nginx:local", port: 8080, previewPort: 8081, bindAddress: "127.0.0.1" });
+        expect(parseSettings({ proxyKind: "traefik" }).proxy.image).toBe("bluegreen/traefik:local");
         expect(parseSettings({ proxyKind: "traefik", proxyImage: "traefik:v3.6" }).proxy.image).toBe("traefik:v3.6");
         expect(s.health).toEqual({ retries: 10, intervalSeconds: 1, deadlineSeconds: 60 });
         expect(s.drainSeconds).toBe(30); // kamal-proxy's drain timeout

@@ -1,0 +1,172 @@
+// The set-up's choices, as a pure function of what scripts/setup.sh probed. Plain ES module
+// with no dependencies, so that any Node ≥ 18 runs it before `npm ci` has run.
+//
+//   node scripts/setupPlan.mjs '<probes as JSON>'
+//
+// prints one `piece way` line per piece on stdout (what setup.sh acts on) and one human line per
+// piece on stderr ("[setup] plan: images/nginx: pull nginx:1.29.3 (a registry answered)").
+// Exit 1 when a piece cannot be had on this machine; the lines say what to install instead.
+
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+/**
+ * @typedef {{ name: string, version: string, real: "cache" | "user" | null, standin: "current" | "stale" | null }} ProviderProbe
+ * @typedef {{
+ *   os: string,
+ *   root: boolean,
+ *   ci: boolean,
+ *   flags: { installDocker: boolean, registry: boolean, images: "auto" | "online" | "offline" },
+ *   tools: { go: boolean, apt: boolean, dockerd: boolean, dockerRegistry: boolean },
+ *   docker: { answers: boolean, mirror: boolean },
+ *   pulumi: { sdk: string, installed: string | null, built: boolean },
+ *   providers: ProviderProbe[],
+ *   images: {
+ *     pins: { nginx: string, traefik: string, python: string },
+ *     present: { nginx: boolean, traefik: boolean, demo: boolean },
+ *     pull: "ok" | "failed" | "not-probed",
+ *     pullDetail?: string,
+ *     cache: { rootfs: boolean, traefikBinary: boolean },
+ *     traefikVersion: string,
+ *   },
+ * }} Probes
+ * @typedef {{ piece: string, way: string, why: string, root?: string, go?: boolean, error?: boolean }} Decision
+ */
+
+/** The ways that run a root-only command, and why they need it (said before they run). */
+const ROOT_NEEDS = {
+    "install-dockerd": "apt-get install docker.io, then start dockerd",
+    "start-dockerd": "start dockerd",
+    debootstrap: "apt-get install debootstrap, then debootstrap a Debian root file system",
+    "install-registry": "apt-get install docker-registry",
+    "registry-mirror": "add the local registry to the engine's registry mirrors (/etc/docker/daemon.json, SIGHUP dockerd)",
+};
+
+/** @param {Probes} p @returns {Decision} */
+function dockerEngine(p) {
+    if (p.docker.answers) return { piece: "docker", way: "running", why: "an engine answers `docker info`" };
+    const fix = p.os === "darwin"
+        ? "start Docker Desktop"
+        : "start your Docker engine, or rerun with --install-docker (Debian, root) to install and start dockerd";
+    if (!p.flags.installDocker) return { piece: "docker", way: "error", why: `no engine answers \`docker info\`: ${fix}`, error: true };
+    if (p.tools.dockerd) return { piece: "docker", way: "start-dockerd", why: "no engine answers and --install-docker: starting the installed dockerd" };
+    if (p.tools.apt) return { piece: "docker", way: "install-dockerd", why: "no engine answers, no dockerd installed, and --install-docker: installing Debian's docker.io" };
+    return { piece: "docker", way: "error", why: `no engine answers and there is no apt-get to install one: ${fix}`, error: true };
+}
+
+/** @param {Probes} p @returns {Decision} */
+function pulumiCli(p) {
+    const v = p.pulumi.sdk;
+    if (p.pulumi.installed) return { piece: "pulumi", way: "installed", why: `the installed pulumi v${p.pulumi.installed} is at least @pulumi/pulumi v${v}` };
+    if (p.pulumi.built) return { piece: "pulumi", way: "cached", why: `no installed pulumi ≥ v${v}; the one built here before` };
+    if (p.tools.go) return { piece: "pulumi", way: "build", why: `no installed pulumi ≥ v${v}: building v${v} from Go sources (10-20 min on 2 cores, once)`, go: true };
+    return { piece: "pulumi", way: "error", why: `no installed pulumi ≥ v${v} and no Go to build it: install the Pulumi CLI (v${v} or newer)`, error: true };
+}
+
+/** @param {ProviderProbe} pr @returns {Decision} */
+function provider(pr) {
+    const piece = `provider/${pr.name}`;
+    if (pr.real === "cache") return { piece, way: "real", why: `the real plugin v${pr.version} is installed` };
+    if (pr.real === "user") return { piece, way: "link-user", why: `the real plugin v${pr.version} is in ~/.pulumi/plugins` };
+    if (pr.standin === "current") return { piece, way: "standin", why: "the project's stand-in, installed and current (the real plugin could not be installed here)" };
+    if (pr.standin === "stale") return { piece, way: "rebuild-standin", why: "the project's stand-in, rebuilt: its sources changed" };
+    return { piece, way: "install", why: `pulumi plugin install resource ${pr.name} ${pr.version}; the project's stand-in if that fails` };
+}
+
+/**
+ * Online or offline for the images. Forced by BLUEGREEN_IMAGES; else online when the pinned
+ * official image could be pulled. Present images are kept unless a way is forced.
+ * @param {Probes} p @returns {"online" | "offline" | null}
+ */
+export function imageSource(p) {
+    if (p.flags.images !== "auto") return p.flags.images;
+    const missing = !p.images.present.nginx || !p.images.present.traefik || !p.images.present.demo;
+    if (!missing) return null;
+    return p.images.pull === "ok" ? "online" : "offline";
+}
+
+/** @param {Probes} p @returns {Decision[]} */
+function images(p) {
+    const src = imageSource(p);
+    const i = p.images;
+    const forced = p.flags.images !== "auto";
+    const because = forced
+        ? `BLUEGREEN_IMAGES=${p.flags.images}`
+        : i.pull === "ok" ? `the engine pulled ${i.pins.nginx}` : `no registry answers (docker pull ${i.pins.nginx}: ${i.pullDetail || "failed"})`;
+    /** @type {Decision[]} */
+    const out = [];
+    const keep = (piece) => !forced && i.present[piece];
+    // The offline root file system is shared by every offline image: debootstrap runs once.
+    const rootfs = i.cache.rootfs
+        ? { }
+        : (p.root && p.tools.apt)
+            ? { root: ROOT_NEEDS.debootstrap }
+            : { error: true, why: "the offline build needs root and apt-get (debootstrap)" };
+    const offline = (piece, way, what) => {
+        const d = { piece: `images/${piece}`, way, why: `${what} (${because})`, ...("root" in rootfs ? { root: rootfs.root } : {}) };
+        if (rootfs.error) return { ...d, way: "error", error: true, why: `${because}, and ${rootfs.why}: make a registry reachable, or run the set-up as root on Debian` };
+        return d;
+    };
+
+    if (keep("nginx")) out.push({ piece: "images/nginx", way: "present", why: "already on the engine" });
+    else if (src === "online") out.push({ piece: "images/nginx", way: "pull", why: `the official ${i.pins.nginx}, pulled (${because})` });
+    else out.push(offline("nginx", "offline", "nginx from Debian packages (debootstrap + docker import)"));
+
+    if (keep("traefik")) out.push({ piece: "images/traefik", way: "present", why: "already on the engine" });
+    else if (src === "online") out.push({ piece: "images/traefik", way: "pull", why: `the official ${i.pins.traefik}, pulled (${because})` });
+    else {
+        const d = offline("traefik", "offline", `Traefik v${i.traefikVersion} ${i.cache.traefikBinary ? "(binary built before)" : "from Go sources (5-10 min on 2 cores, once)"} on the Debian image`);
+        if (!d.error && !i.cache.traefikBinary) {
+            if (!p.tools.go) out.push({ ...d, way: "error", error: true, why: `${because}, and building Traefik offline needs Go: make a registry reachable, or install Go` });
+            else out.push({ ...d, go: true });
+        } else out.push(d);
+    }
+
+    if (keep("demo")) out.push({ piece: "images/demo", way: "present", why: "already on the engine, built from the current demo/app.py" });
+    else if (src === "online") out.push({ piece: "images/demo", way: "dockerfile", why: `built from demo/Dockerfile on the official ${i.pins.python} (${because})` });
+    else out.push(offline("demo", "offline", "demo/app.py on the Debian image"));
+    return out;
+}
+
+/** @param {Probes} p @returns {Decision} */
+function registry(p) {
+    const piece = "registry";
+    if (!p.flags.registry) return { piece, way: "skip", why: "not needed (CI and --registry start a local mirror for the online-path test)" };
+    const what = "a local registry on loopback as the engine's registry mirror, holding the offline images under the official names";
+    const mirror = p.docker.mirror ? {} : { root: ROOT_NEEDS["registry-mirror"] };
+    if (p.tools.dockerRegistry) return { piece, way: "start", why: what, ...mirror };
+    if (p.root && p.tools.apt) {
+        return { piece, way: "install", why: `Debian's docker-registry: ${what}`, root: [ROOT_NEEDS["install-registry"], mirror.root].filter(Boolean).join("; ") };
+    }
+    return { piece, way: "error", why: "--registry needs Debian's docker-registry (apt-get, root)", error: true };
+}
+
+/**
+ * Every piece's way, in the order the set-up acts on them. Pure: same probes, same plan.
+ * A way that needs root says so in `root`; without root it becomes an error that names the fix.
+ * @param {Probes} p
+ * @returns {Decision[]}
+ */
+export function plan(p) {
+    const d = dockerEngine(p);
+    if (d.way in ROOT_NEEDS) d.root = ROOT_NEEDS[d.way];
+    const all = [d, pulumiCli(p), ...p.providers.map(provider), ...images(p), registry(p)];
+    return all.map((x) => (x.root && !p.root && !x.error
+        ? { ...x, way: "error", error: true, why: `${x.why}; this needs root (${x.root}) and the set-up is not running as root` }
+        : x));
+}
+
+/** The line setup.sh prints for a decision. */
+export function describe(d) {
+    const tags = [d.root && !d.error ? "needs root" : "", d.go && !d.error ? "needs Go" : ""].filter(Boolean);
+    return `${d.piece}: ${d.way}${tags.length ? ` [${tags.join(", ")}]` : ""} (${d.why})`;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+    const decisions = plan(JSON.parse(process.argv[2]));
+    for (const d of decisions) {
+        process.stderr.write(`[setup] plan: ${describe(d)}\n`);
+        process.stdout.write(`${d.piece} ${d.way}\n`);
+    }
+    if (decisions.some((d) => d.error)) process.exit(1);
+}
