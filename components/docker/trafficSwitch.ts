@@ -32,7 +32,13 @@ for url in "$@"; do
   n=0
   while :; do
     n=$((n + 1))
-    code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" 2>/dev/null) || true
+    if command -v curl >/dev/null 2>&1; then
+      code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" 2>/dev/null) || true
+    elif out=$(wget -q -O /dev/null -T 5 "$url" 2>&1); then
+      code=2xx # busybox wget (the official Traefik image has no curl) succeeds only on 2xx
+    else
+      code=$(printf '%s' "$out" | sed -n -E 's#.*HTTP/1[.][01] ([0-9]{3}).*#\\1#p' | head -n 1)
+    fi
     case "$code" in 2??) break ;; esac
     now=$(date +%s)
     if [ "$n" -ge "$retries" ] || [ $((now - start)) -ge "$deadline" ]; then
