@@ -8,7 +8,9 @@
  * the switch use busybox wget), and one request through the proxy reaches each color.
  *
  * The images get a prefix of this run (BLUEGREEN_IMAGE_PREFIX), so the names other tests run on
- * are never retagged. Needs the registry: `npm run setup -- --registry` (CI starts it).
+ * are never retagged. In CI the loopback registry must be the engine's mirror (the set-up starts it;
+ * missing, the test fails). Elsewhere, without it, the same test pulls from whatever registry the
+ * engine reaches (Docker Hub on a laptop) and checks that the images are the real ones.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -28,6 +30,8 @@ const REGISTRY_LOG = path.join(lib("$BLUEGREEN_CACHE"), "registry", "registry.lo
 
 const stacks: ProgramStack[] = [];
 let setupOutput = "";
+/** The engine pulls through the loopback registry (else: from the registry it reaches itself). */
+let viaMirror = false;
 let setupSeconds = 0;
 
 function removeImages(): void {
@@ -43,11 +47,13 @@ function manifestFetches(offset: number, repo: string): string[] {
 }
 
 beforeAll(async () => {
-    // A missing registry or mirror is a failure, never a skip: the set-up starts both in CI.
+    // In CI a missing registry or mirror is a failure, never a skip: the set-up starts both there.
     const answers = spawnSync("curl", ["-sf", "-o", "/dev/null", "-m", "5", `${REGISTRY}/v2/`]).status === 0;
-    if (!answers) throw new Error(`no registry answers on ${REGISTRY}: run \`npm run setup -- --registry\` (CI does)`);
     const mirrors = dockerCli("info", "--format", "{{json .RegistryConfig.Mirrors}}");
-    if (!mirrors.includes(REGISTRY.replace("http://", ""))) throw new Error(`the engine's registry mirrors are ${mirrors}, without ${REGISTRY}: run \`npm run setup -- --registry\``);
+    viaMirror = answers && mirrors.includes(REGISTRY.replace("http://", ""));
+    if (process.env.CI === "true" && !viaMirror) {
+        throw new Error(`CI: the engine must pull through ${REGISTRY} (answers: ${answers}, engine mirrors: ${mirrors}); the set-up starts it (scripts/registry.sh)`);
+    }
     removeImages();
 });
 
@@ -61,7 +67,7 @@ describe("the set-up's online path, through a registry mirror on loopback", () =
 
     it("pulls the official images at their pinned tags through the mirror and builds the demo from demo/Dockerfile", () => {
         for (const img of Object.values(OFFICIAL)) expect(dockerOk("image", "inspect", img), `${img} was removed first`).toBe(false);
-        logOffset = fs.statSync(REGISTRY_LOG).size;
+        if (viaMirror) logOffset = fs.statSync(REGISTRY_LOG).size;
         const start = Date.now();
         const r = spawnSync("bash", ["scripts/setup.sh", "--only", "images"], {
             cwd: ROOT, encoding: "utf8", env: { ...process.env, BLUEGREEN_IMAGES: "online", BLUEGREEN_IMAGE_PREFIX: id },
@@ -69,7 +75,7 @@ describe("the set-up's online path, through a registry mirror on loopback", () =
         setupSeconds = (Date.now() - start) / 1000;
         setupOutput = r.stderr;
         console.log(`online images step: ${setupSeconds.toFixed(1)} s\n${setupOutput}`);
-        expect(r.status, r.stderr).toBe(0);
+        expect(r.status, viaMirror ? r.stderr : `${r.stderr}\n(no loopback mirror: \`npm run setup -- --registry\` starts one on Debian as root)`).toBe(0);
         // One line per piece says which way it went and why.
         expect(setupOutput).toContain(`[setup] plan: images/nginx: pull (the official ${OFFICIAL.nginx}, pulled (BLUEGREEN_IMAGES=online))`);
         expect(setupOutput).toContain(`[setup] plan: images/traefik: pull (the official ${OFFICIAL.traefik}, pulled (BLUEGREEN_IMAGES=online))`);
@@ -77,13 +83,16 @@ describe("the set-up's online path, through a registry mirror on loopback", () =
         expect(setupOutput).not.toMatch(/debootstrap|root-only step|Go sources/);
 
         // docker pull fetched each from the registry, as the engine's mirror of the official names.
-        for (const repo of ["nginx", "traefik", "python"]) {
-            expect(manifestFetches(logOffset, repo).length, `manifest fetches of library/${repo}`).toBeGreaterThan(0);
+        if (viaMirror) {
+            for (const repo of ["nginx", "traefik", "python"]) {
+                expect(manifestFetches(logOffset, repo).length, `manifest fetches of library/${repo}`).toBeGreaterThan(0);
+            }
         }
         for (const [piece, img] of Object.entries(OFFICIAL)) {
             const repoDigests = dockerCli("image", "inspect", "-f", "{{json .RepoDigests}}", img);
             expect(repoDigests, `${img} came from a registry`).toContain(`${img.split(":")[0]}@sha256:`);
-            expect(dockerCli("image", "inspect", "-f", '{{index .Config.Labels "bluegreen.standin-for"}}', img), piece).toBe(img);
+            // The loopback registry holds labelled stand-ins; a public registry the real images.
+            expect(dockerCli("image", "inspect", "-f", '{{index .Config.Labels "bluegreen.standin-for"}}', img), piece).toBe(viaMirror ? img : "");
         }
         // The local names are the pulled images themselves, and the demo is built on the pulled python.
         expect(dockerCli("image", "inspect", "-f", "{{.Id}}", LOCAL.nginx)).toBe(dockerCli("image", "inspect", "-f", "{{.Id}}", OFFICIAL.nginx));
