@@ -32,7 +32,7 @@ PIDFILE="$RUN/dockerd.pid"
 SOCK="$RUN/docker.sock"
 LOG="$DATA.log"
 ENGINE="tcp://$ADDR:$PORT"
-IMAGES=(bluegreen/demo:1.0.0 bluegreen/demo:2.0.0 bluegreen/nginx:1.22 "bluegreen/traefik:$TRAEFIK_VERSION")
+IMAGES=("$LOCAL_DEMO:1.0.0" "$LOCAL_DEMO:2.0.0" "$LOCAL_NGINX" "$LOCAL_TRAEFIK") # the names the set-up gives them (lib.sh)
 
 say() { printf '[testhost] %s\n' "$*" >&2; }
 fail() { printf '[testhost] ERROR: %s\n' "$*" >&2; exit 1; }
