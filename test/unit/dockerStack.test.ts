@@ -199,7 +199,7 @@ describe("the smoke test's place in the graph", () => {
         const deps: Record<string, string[]> = {};
         const target = new (await import("@pulumi/pulumi")).ComponentResource("test:index:Target", "graph-target");
         new NginxProxy("graph", {
-            settings: s.proxy, health: s.health, activeColor: "blue", networkName: "net",
+            settings: s.proxy, health: s.health, drainSeconds: s.drainSeconds, activeColor: "blue", networkName: "net",
             colors: {
                 blue: { image: "bluegreen/demo:1.0.0", target: "blue:8080", healthUrls: ["http://blue-0:8080/health"] },
                 green: { image: "bluegreen/demo:2.0.0", target: "green:8080", healthUrls: ["http://green-0:8080/health"] },
