@@ -112,6 +112,19 @@ describe("the smoke test on a real Docker engine", () => {
         for (let i = 0; i < 5; i++) expect((await getJson(p.url)).json.color).toBe("blue");
     });
 
+    it("a change of the live color's replicas in place re-runs it on url, where that color already is", async () => {
+        const before = await smokeState();
+        await p.set({ blueEnv: JSON.stringify({ LOG_LEVEL: "debug" }) });
+        const up = await p.up();
+        expect(up.summary.result).toBe("succeeded");
+        // Blue's container and the smoke test replaced; the switch re-gates blue's new replica.
+        expect(up.summary.resourceChanges).toEqual({ same: 9, replace: 2, update: 1 });
+        const smoke = await smokeState();
+        expect(smoke.id).not.toBe(before.id);
+        expect(smoke.stdout).toMatch(new RegExp(`^smoke test passed: blue answered 200 on ${p.url}/ \\(already live: no switch in this update\\) after \\d+ attempt\\(s\\)$`));
+        expect((await getJson(p.url)).json.color).toBe("blue");
+    });
+
     it("a new version on the idle color does not run the smoke test (it guards the switch, not the preview)", async () => {
         const before = await smokeState();
         await p.set({ greenImage: "bluegreen/demo:1.0.0" });
