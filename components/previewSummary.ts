@@ -32,8 +32,16 @@ export interface TrafficChange {
     toImage?: string;
 }
 
+/** The pre-switch smoke test, when this update runs it. */
+export interface SmokeRun {
+    color: string;
+    path: string;
+    status: string;
+}
+
 export interface PreviewSummary {
     traffic?: TrafficChange;
+    smokeTest?: SmokeRun;
     /** Steps other than the switch that change something, as "op type name (fields)". */
     otherChanges: string[];
     errors: string[];
@@ -67,6 +75,15 @@ function imageOf(s: StepState | undefined, color: string | undefined): string | 
     return typeof v === "string" ? v : undefined;
 }
 
+/** The smoke test (a `command:local:Command` with the program's BLUEGREEN_SMOKE_* environment) that runs in this update. */
+function smokeRunOf(step: PreviewStep): SmokeRun | undefined {
+    if (NO_CHANGE.has(step.op) || step.op === "delete" || typeOf(step) !== "command:local:Command") return undefined;
+    const env = step.newState?.inputs?.environment as Record<string, unknown> | undefined;
+    const color = env?.BLUEGREEN_SMOKE_COLOR;
+    if (typeof color !== "string") return undefined;
+    return { color, path: String(env?.BLUEGREEN_SMOKE_PATH ?? "?"), status: String(env?.BLUEGREEN_SMOKE_STATUS ?? "?") };
+}
+
 export function summarizePreview(preview: PreviewJson): PreviewSummary {
     const steps = preview.steps ?? [];
     const errors = (preview.diagnostics ?? [])
@@ -82,8 +99,10 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
         const to = colorOf(sw.newState) ?? from;
         traffic = { from, to, fromImage: imageOf(sw.oldState, from), toImage: imageOf(sw.newState, to) };
     }
+    const smokeStep = steps.find((s) => smokeRunOf(s) !== undefined);
+    const smokeTest = smokeStep && smokeRunOf(smokeStep);
     const otherChanges = steps
-        .filter((s) => s !== sw && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
+        .filter((s) => s !== sw && s !== smokeStep && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
         .map((s) => `${s.op} ${typeOf(s)} ${nameOf(s.urn)}${s.diffReasons?.length ? ` (${s.diffReasons.join(", ")})` : ""}`);
 
     let line: string;
@@ -99,10 +118,13 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
     } else {
         line = `Traffic: stays on ${traffic.to}${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
     }
+    if (!errors.length && smokeTest) {
+        line += `; smoke test first: GET ${smokeTest.path} must answer ${smokeTest.status} from ${smokeTest.color}`;
+    }
     if (!errors.length) {
         line += otherChanges.length ? `; other changes: ${otherChanges.join("; ")}` : "; environments unchanged";
     }
-    return { traffic, otherChanges, errors, text: line };
+    return { traffic, ...(smokeTest ? { smokeTest } : {}), otherChanges, errors, text: line };
 }
 
 /** The pull-request comment: the summary line, then the change counts. */

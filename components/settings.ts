@@ -75,6 +75,15 @@ export interface KubernetesSettings {
     resources: Record<Color, ResourceSettings>;
 }
 
+/**
+ * The pre-switch smoke test (Docker with nginx): one GET of `path` through `previewUrl` must
+ * answer `status` before the switch moves traffic to the color about to go live.
+ */
+export interface SmokeTestSettings {
+    path: string;
+    status: number;
+}
+
 export interface Settings {
     activeColor: Color;
     idleColor: Color;
@@ -89,6 +98,8 @@ export interface Settings {
      */
     drainSeconds: number;
     kubernetes: KubernetesSettings;
+    /** Absent when `smokeTestPath` is empty (the default): no smoke test is declared. */
+    smokeTest?: SmokeTestSettings;
 }
 
 /** Raised for any bad config value; the message is meant for the person who typed it. */
@@ -135,6 +146,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     idleReplicas: { type: "string", default: "full", description: "Kubernetes: replicas of the idle color after a switch, \"full\" or 0-20." },
     blueResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of blue's containers ({requests: {cpu, memory}, limits: {...}})." },
     greenResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of green's containers." },
+    smokeTestPath: { type: "string", default: "", description: "Docker (nginx): path requested through previewUrl before a switch; empty for no smoke test." },
+    smokeTestStatus: { type: "integer", default: 200, description: "Docker (nginx): the status the smoke test expects, 100-599." },
 };
 
 /** Raw config as Pulumi hands it over: key (without namespace) to its string value. */
@@ -264,6 +277,26 @@ function kubernetes(raw: RawConfig): KubernetesSettings {
     };
 }
 
+/** The smoke test, when `smokeTestPath` is set; it needs the Docker platform and the nginx proxy. */
+function smokeTest(raw: RawConfig, platform: Platform, kind: ProxyKind): SmokeTestSettings | undefined {
+    const path = str(raw, "smokeTestPath");
+    const status = int(raw, "smokeTestStatus", 100, 599);
+    if (path === "") {
+        if (status !== CONFIG_KEYS.smokeTestStatus.default) fail("smokeTestStatus", status, "it has an effect only with `smokeTestPath` set; set that too, or unset this key");
+        return undefined;
+    }
+    if (!HEALTH_PATH.test(path)) {
+        fail("smokeTestPath", path, "expected a path starting with \"/\" made of letters, digits and . _ ~ / - (no spaces, quotes, ; $ ? or #), or \"\" for no smoke test");
+    }
+    if (platform !== "docker") {
+        fail("smokeTestPath", path, "the smoke test is implemented for platform \"docker\" only; unset it for platform \"kubernetes\" (its readiness gate guards the switch)");
+    }
+    if (kind !== "nginx") {
+        fail("smokeTestPath", path, "the smoke test needs proxyKind \"nginx\" (it tells the colors apart by nginx's X-Bluegreen-Color header); unset it for proxyKind \"traefik\"");
+    }
+    return { path, status };
+}
+
 function color(raw: RawConfig, c: Color): ColorSettings {
     return {
         image: image(raw, `${c}Image`),
@@ -304,7 +337,11 @@ export function parseSettings(raw: RawConfig, extraKeys: string[] = []): Setting
         deadlineSeconds: int(raw, "healthDeadlineSeconds", 1, 3600),
     };
     const drainSeconds = int(raw, "drainSeconds", 1, 3600);
-    return { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health, drainSeconds, kubernetes: kubernetes(raw) };
+    const settings: Settings = { activeColor, idleColor: otherColor(activeColor), platform, blue, green, proxy, health, drainSeconds, kubernetes: kubernetes(raw) };
+    const smoke = smokeTest(raw, platform, kind);
+    // Left out when unset, so that a stack without it has exactly the settings it had before.
+    if (smoke) settings.smokeTest = smoke;
+    return settings;
 }
 
 /** Parses every key of the namespace, known or not (unknown keys are rejected by name). */

@@ -84,7 +84,9 @@ class Handler(BaseHTTPRequestHandler):
             status = int(os.environ.get("HEALTH_STATUS", "200"))
             self._send(status, {"status": "ok" if status < 400 else "unhealthy", "color": color})
             return
-        self._send(200, {"color": color, "version": version, "host": socket.gethostname()})
+        # APP_STATUS (default 200): the status every other path answers; set 500 to simulate a
+        # release that passes its health check and is broken (the smoke test's case).
+        self._send(int(os.environ.get("APP_STATUS", "200")), {"color": color, "version": version, "host": socket.gethostname()})
 
     def log_message(self, *args) -> None:  # quiet: a load test makes thousands of requests
         pass

@@ -304,6 +304,7 @@ setup_provider() { # setup_provider NAME NPM_PACKAGE
 provider_plugins() {
   setup_provider docker @pulumi/docker
   setup_provider kubernetes @pulumi/kubernetes
+  setup_provider command @pulumi/command
 }
 
 # --- The local Kubernetes control plane (scripts/cluster.sh), for the Kubernetes flavour -------

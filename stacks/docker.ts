@@ -39,6 +39,10 @@ export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: st
             labels,
         });
     }
+    const host = hostFor(s.proxy.bindAddress);
+    const url = `http://${host}:${s.proxy.port}`;
+    const previewUrl = `http://${host}:${s.proxy.previewPort}`;
+    const target = envs[s.activeColor];
     const Proxy = s.proxy.kind === "traefik" ? TraefikProxy : NginxProxy;
     const proxy = new Proxy(`${prefix}-proxy`, {
         settings: s.proxy,
@@ -50,13 +54,21 @@ export function dockerStack(prefix: string, s: Settings, opts: { dockerHost?: st
         dockerHost: opts.dockerHost,
         switchProvider: opts.switchProvider,
         labels,
+        // Declared only when configured: a stack without it has no Command at all.
+        smokeTest: s.smokeTest && {
+            settings: s.smokeTest,
+            target: s.activeColor,
+            targetContainers: target.containerNames,
+            previewUrl,
+            url,
+            after: [target],
+        },
     });
-    const host = hostFor(s.proxy.bindAddress);
     return {
         activeColor: proxy.activeColor,
         idleColor: proxy.activeColor.apply((c) => (c === "blue" ? "green" : "blue")),
-        url: pulumi.output(`http://${host}:${s.proxy.port}`),
-        previewUrl: pulumi.output(`http://${host}:${s.proxy.previewPort}`),
+        url: pulumi.output(url),
+        previewUrl: pulumi.output(previewUrl),
         images: { blue: envs.blue.image, green: envs.green.image },
     };
 }

@@ -47,7 +47,7 @@ export class NginxProxy extends pulumi.ComponentResource {
             stopSignal: "SIGQUIT",
         });
 
-        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.nginx);
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container, args, SWITCH_BACKEND.nginx);
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

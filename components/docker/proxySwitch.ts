@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "../nginxConfig";
 import { Color, HealthSettings, ProxyKind, ProxySettings } from "../settings";
 import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "../traefikConfig";
+import { SmokeTestArgs, declareSmokeTest } from "./smokeTest";
 import { TrafficSwitch } from "./trafficSwitch";
 
 /** What a proxy needs to know about one color. */
@@ -30,6 +31,11 @@ export interface ProxyArgsBase {
      */
     switchProvider?: pulumi.ProviderResource;
     labels?: Record<string, string>;
+    /**
+     * The pre-switch smoke test, when configured: it runs after the target color's replicas
+     * (`after`) and the proxy exist, and the switch waits for it.
+     */
+    smokeTest?: SmokeTestArgs & { after: pulumi.Resource[] };
 }
 
 /** How one kind of proxy stores and reports its configuration. */
@@ -59,13 +65,22 @@ export const SWITCH_BACKEND: Record<ProxyKind, SwitchBackend> = {
     },
 };
 
-/** Declares the traffic switch of a proxy container, routing per `args.activeColor`. */
-export function declareSwitch(name: string, parent: pulumi.Resource, container: pulumi.Input<string>, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {
+/**
+ * Declares the traffic switch of a proxy container, routing per `args.activeColor`, and the
+ * smoke test it waits for when one is configured (a failed smoke test leaves traffic where it
+ * was: the switch is not updated).
+ */
+export function declareSwitch(name: string, parent: pulumi.Resource, container: docker.Container, args: ProxyArgsBase, backend: SwitchBackend): TrafficSwitch {
+    const { smokeTest } = args;
+    const smoke = smokeTest && declareSmokeTest(name.replace(/-switch$/, "-smoke"), smokeTest, {
+        parent,
+        dependsOn: [container, ...smokeTest.after],
+    });
     const routing = pulumi.all([args.colors.blue.target, args.colors.green.target])
         .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, targets: { blue, green }, drainSeconds: args.drainSeconds }));
     return new TrafficSwitch(name, {
         kind: backend.kind,
-        container,
+        container: container.name,
         dockerHost: args.dockerHost,
         activeColor: args.activeColor,
         images: { blue: args.colors.blue.image, green: args.colors.green.image },
@@ -77,7 +92,7 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         gateUrls: args.colors[args.activeColor].healthUrls,
         health: args.health,
         drainSeconds: args.drainSeconds,
-    }, { parent, provider: args.switchProvider });
+    }, { parent, provider: args.switchProvider, dependsOn: smoke ? [smoke] : undefined });
 }
 
 /** What differs between the two kinds of proxy container. */

@@ -34,7 +34,7 @@ export class TraefikProxy extends pulumi.ComponentResource {
             capabilities: TRAEFIK_CAPABILITIES,
         });
 
-        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container.name, args, SWITCH_BACKEND.traefik);
+        this.trafficSwitch = declareSwitch(`${name}-switch`, this, container, args, SWITCH_BACKEND.traefik);
 
         this.activeColor = this.trafficSwitch.activeColor;
         this.containerName = container.name;

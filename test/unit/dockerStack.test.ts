@@ -119,6 +119,30 @@ describe("the Docker stack", () => {
         expect(sw.statusUrl).toBe("http://127.0.0.1:8082/api/http/routers/live@file");
     });
 
+    it("declares no smoke test (no Command at all) unless smokeTestPath is set", () => {
+        expect(blue.resources.filter((r) => r.type.startsWith("command:"))).toEqual([]);
+    });
+
+    it("with smokeTestPath, declares one fixed command that checks the color about to go live through previewUrl", async () => {
+        const start = sink.resources.length;
+        const out = dockerStack("bg-smoke", parseSettings({ ...base, activeColor: "green", smokeTestPath: "/api/ping", smokeTestStatus: "204" }));
+        await promiseOf(out.activeColor);
+        await new Promise((r) => setTimeout(r, 50));
+        const rs = sink.resources.slice(start);
+        const smoke = rs.filter((r) => r.type === "command:local:Command");
+        expect(smoke.map((r) => r.name)).toEqual(["bg-smoke-proxy-smoke"]);
+        const args = smoke[0].inputs;
+        // No shell and no config value in the command: node runs the fixed script, values come as environment.
+        expect(args.interpreter.slice(0, 2)).toEqual(["node", "-e"]);
+        expect(args.create).toBe("bluegreen smoke test");
+        expect(args.environment).toEqual({
+            BLUEGREEN_SMOKE_COLOR: "green", BLUEGREEN_SMOKE_PATH: "/api/ping", BLUEGREEN_SMOKE_STATUS: "204",
+            BLUEGREEN_SMOKE_PREVIEW_URL: "http://127.0.0.1:8081", BLUEGREEN_SMOKE_URL: "http://127.0.0.1:8080",
+        });
+        // Re-run (replaced) when the target color or its replicas change.
+        expect(args.triggers).toEqual(["green", ["bg-smoke-green-0-c0ffee"]]);
+    });
+
     it("exports the colors, the URLs and each color's image", () => {
         expect(blue.outputs).toEqual({
             activeColor: "blue", idleColor: "green",
@@ -164,5 +188,32 @@ describe("replacement order of the Docker containers", () => {
         const s = parseSettings({ greenReplicas: "2" });
         const seen = await replaceOrder((t) => new ColorEnvironment("order-green", { color: "green", settings: s.green, networkName: "net" }, { transformations: [t] }));
         expect(seen).toEqual({ "order-green-0": false, "order-green-1": false });
+    });
+});
+
+describe("the smoke test's place in the graph", () => {
+    it("runs after the target color and the proxy container, and the switch waits for it", async () => {
+        const { NginxProxy } = await import("../../components/docker/nginxProxy");
+        const { parseSettings } = await import("../../components/settings");
+        const s = parseSettings({ smokeTestPath: "/" });
+        const deps: Record<string, string[]> = {};
+        const target = new (await import("@pulumi/pulumi")).ComponentResource("test:index:Target", "graph-target");
+        new NginxProxy("graph", {
+            settings: s.proxy, health: s.health, drainSeconds: s.drainSeconds, activeColor: "blue", networkName: "net",
+            colors: {
+                blue: { image: "bluegreen/demo:1.0.0", target: "blue:8080", healthUrls: ["http://blue-0:8080/health"] },
+                green: { image: "bluegreen/demo:2.0.0", target: "green:8080", healthUrls: ["http://green-0:8080/health"] },
+            },
+            smokeTest: { settings: s.smokeTest!, target: "blue", targetContainers: ["blue-0"], previewUrl: "http://127.0.0.1:8081", url: "http://127.0.0.1:8080", after: [target] },
+        }, {
+            transformations: [(a) => {
+                const on = (a.opts as pulumi.CustomResourceOptions).dependsOn;
+                deps[a.name] = ([] as pulumi.Resource[]).concat((on as pulumi.Resource[] | undefined) ?? []).map((r) => (r as unknown as { __name: string }).__name);
+                return undefined;
+            }],
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(deps["graph-smoke"]).toEqual(["graph", "graph-target"]);
+        expect(deps["graph-switch"]).toEqual(["graph-smoke"]);
     });
 });

@@ -4,6 +4,8 @@ import { PreviewJson, renderComment, summarizePreview } from "../../components/p
 // (BLUEGREEN_RECORD_FIXTURES=1 npm run test:e2e -- docker-switch).
 import switchPreview from "../fixtures/preview-switch.json";
 import idleUpdatePreview from "../fixtures/preview-idle-update.json";
+// (BLUEGREEN_RECORD_FIXTURES=1 ... test/e2e/docker-smoke.test.ts): a switch with smokeTestPath "/".
+import smokeSwitchPreview from "../fixtures/preview-switch-smoke.json";
 
 const clone = (p: unknown): PreviewJson => JSON.parse(JSON.stringify(p));
 
@@ -11,6 +13,15 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
     it("reports a switch and nothing else", () => {
         expect(summarizePreview(clone(switchPreview)).text).toBe(
             "Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged",
+        );
+    });
+
+    it("names the smoke test that runs before a switch instead of listing it as another change", () => {
+        const summary = summarizePreview(clone(smokeSwitchPreview));
+        expect(summary.smokeTest).toEqual({ color: "green", path: "/", status: "200" });
+        expect(summary.otherChanges).toEqual([]);
+        expect(summary.text).toBe(
+            "Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); smoke test first: GET / must answer 200 from green; environments unchanged",
         );
     });
 

@@ -116,6 +116,28 @@ describe("parseSettings", () => {
     });
 });
 
+describe("the smoke test keys", () => {
+    it("are off by default: no smoke test in the settings", () => {
+        expect(parseSettings({})).not.toHaveProperty("smokeTest");
+    });
+
+    it("read a path and an expected status (200 by default)", () => {
+        expect(parseSettings({ smokeTestPath: "/api/ping" }).smokeTest).toEqual({ path: "/api/ping", status: 200 });
+        expect(parseSettings({ smokeTestPath: "/", smokeTestStatus: "204" }).smokeTest).toEqual({ path: "/", status: 204 });
+    });
+
+    it.each([
+        [{ smokeTestPath: "/;id" }, '`smokeTestPath` is "/;id"; expected a path starting with "/"'],
+        [{ smokeTestPath: "api" }, '`smokeTestPath` is "api"; expected a path'],
+        [{ smokeTestPath: "/", smokeTestStatus: "99" }, "`smokeTestStatus` is 99; expected a whole number from 100 to 599"],
+        [{ smokeTestStatus: "204" }, "`smokeTestStatus` is 204; it has an effect only with `smokeTestPath` set"],
+        [{ platform: "kubernetes", smokeTestPath: "/" }, '`smokeTestPath` is "/"; the smoke test is implemented for platform "docker" only'],
+        [{ proxyKind: "traefik", smokeTestPath: "/" }, '`smokeTestPath` is "/"; the smoke test needs proxyKind "nginx"'],
+    ])("refuses %j", (raw, message) => {
+        expect(errorOf(raw as Record<string, string>)).toContain(message);
+    });
+});
+
 describe("imageVersion", () => {
     it.each([
         ["bluegreen/demo:1.0.0", "1.0.0"],
