@@ -70,6 +70,8 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export interface KubernetesSettings {
     namespace: string;
     serviceType: ServiceType;
+    /** Node address in NodePort URLs; "" for the host of the kubeconfig's API server. */
+    nodeAddress: string;
     /** Replicas of the idle color after a switch; "full" keeps it at its own replica count. */
     idleReplicas: number | "full";
     resources: Record<Color, ResourceSettings>;
@@ -143,6 +145,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     drainSeconds: { type: "integer", default: 30, description: "Seconds a request in flight on the old color (a stream) may go on after a switch, 1-3600." },
     namespace: { type: "string", default: "default", description: "Kubernetes: namespace of the Deployments and Services (must exist)." },
     serviceType: { type: "string", default: "ClusterIP", description: "Kubernetes: type of both Services: ClusterIP, NodePort or LoadBalancer." },
+    nodeAddress: { type: "string", default: "", description: "Kubernetes: node address (IP or DNS name) in NodePort URLs; empty for the host of the kubeconfig's API server." },
     idleReplicas: { type: "string", default: "full", description: "Kubernetes: replicas of the idle color after a switch, \"full\" or 0-20." },
     blueResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of blue's containers ({requests: {cpu, memory}, limits: {...}})." },
     greenResources: { type: "object", default: {}, description: "Kubernetes: requests and limits of green's containers." },
@@ -169,6 +172,8 @@ const IMAGE_REF = new RegExp(
 const QUANTITY = /^[0-9]+(?:\.[0-9]+)?(?:m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 // RFC 1123 label: what Kubernetes accepts as a namespace name.
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// A DNS name (RFC 1123 labels, dots between them).
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const HEALTH_PATH = /^\/[A-Za-z0-9._~\/-]{0,200}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -269,9 +274,14 @@ function kubernetes(raw: RawConfig): KubernetesSettings {
     const idleReplicas = idleText === "full" ? "full" : /^[0-9]+$/.test(idleText) && Number(idleText) <= 20
         ? Number(idleText)
         : fail("idleReplicas", idleText, "expected \"full\" or a whole number from 0 to 20");
+    const nodeAddress = str(raw, "nodeAddress");
+    if (nodeAddress !== "" && !isIPv4(nodeAddress) && !isIPv6(nodeAddress) && !DNS_NAME.test(nodeAddress)) {
+        fail("nodeAddress", nodeAddress, "expected an IP address or a DNS name such as \"192.0.2.10\" or \"node1.example.com\", or empty for the kubeconfig's API server host");
+    }
     return {
         namespace,
         serviceType: oneOf(raw, "serviceType", SERVICE_TYPES),
+        nodeAddress,
         idleReplicas,
         resources: { blue: resources(raw, "blueResources"), green: resources(raw, "greenResources") },
     };

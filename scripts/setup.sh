@@ -11,7 +11,8 @@
 #
 #   --install-docker  install Debian's docker.io and start dockerd when no engine answers
 #                     (implied when CI=true); without it the script says what to do instead.
-#   --kubernetes      also build the local Kubernetes control plane (implied when CI=true).
+#   --kubernetes      also build the local Kubernetes cluster: control plane, kubelet, kube-proxy,
+#                     KWOK, and Debian's containerd and CNI plugins (implied when CI=true).
 #   --registry        also start the local registry mirror the online-path test pulls through
 #                     (scripts/registry.sh; implied when CI=true).
 #   --check           only print the plan; exit 1 if anything is missing.
@@ -315,13 +316,17 @@ setup_kubernetes() {
     return
   fi
   if $CHECK_ONLY; then
-    local b; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+    local b; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy; do
       [[ -x "$K8S_BIN/$b" ]] || { step "missing: $b"; missing=1; }
     done
     command -v etcd >/dev/null || { step "missing: etcd"; missing=1; }
     return 0
   fi
   bash "$ROOT/scripts/cluster.sh" build
+  # The real node (kubelet, kube-proxy, containerd, CNI): `cluster.sh up` uses it when it runs a
+  # probe pod, else KWOK, and says which and why.
+  bash "$ROOT/scripts/cluster.sh" build-node
+  (( EUID == 0 )) && bash "$ROOT/scripts/cluster.sh" node-packages
   if ! command -v etcd >/dev/null; then
     step "kubernetes control plane: installing Debian's etcd-server (needs root)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null

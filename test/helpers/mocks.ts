@@ -6,8 +6,12 @@ export interface Registered {
     inputs: Record<string, any>;
 }
 
-/** Installs Pulumi's mocks; returns the list every registered resource is appended to. */
-export function installMocks(): { resources: Registered[] } {
+/**
+ * Installs Pulumi's mocks; returns the list every registered resource is appended to. `live`,
+ * if given, adds what the provider reads back from the live object (fields the server fills in)
+ * to a resource's state.
+ */
+export function installMocks(live?: (r: Registered, state: Record<string, any>) => void): { resources: Registered[] } {
     const sink = { resources: [] as Registered[] };
     pulumi.runtime.setMocks(
         {
@@ -18,6 +22,7 @@ export function installMocks(): { resources: Registered[] } {
                     // The kubernetes provider auto-names objects from the logical name.
                     state.metadata = { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-c0ffee` };
                 }
+                live?.({ type: args.type, name: args.name, inputs: args.inputs }, state);
                 return { id: `${args.name}-id`, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {

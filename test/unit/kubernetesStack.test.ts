@@ -1,15 +1,26 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, promiseOf, Registered } from "../helpers/mocks";
 
-const sink = installMocks();
+// As the API server does (and the kubernetes provider reads back): a NodePort or LoadBalancer
+// Service gets a nodePort per port; a LoadBalancer gets `lbIngress` once a controller set it.
+let nextNodePort = 30100;
+let lbIngress: { ip?: string; hostname?: string }[] | undefined;
+const sink = installMocks((r, state) => {
+    if (r.type !== "kubernetes:core/v1:Service" || r.inputs.spec?.type === "ClusterIP") return;
+    state.spec = { ...r.inputs.spec, ports: r.inputs.spec.ports.map((p: any) => ({ ...p, nodePort: nextNodePort++ })) };
+    if (r.inputs.spec.type === "LoadBalancer") state.status = { loadBalancer: { ingress: lbIngress } };
+});
 let kubernetesStack: typeof import("../../stacks/kubernetes").kubernetesStack;
 let parseSettings: typeof import("../../components/settings").parseSettings;
 
 const base = { platform: "kubernetes", blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0", blueReplicas: "3", greenReplicas: "3" };
 
-async function declare(raw: Record<string, string>) {
+async function declare(raw: Record<string, string>, opts: import("../../stacks/kubernetes").KubernetesOptions = {}) {
     const start = sink.resources.length;
-    const out = kubernetesStack("bg-k8s", parseSettings({ ...base, ...raw }));
+    const out = kubernetesStack("bg-k8s", parseSettings({ ...base, ...raw }), opts);
     const outputs = { url: await promiseOf(out.url), previewUrl: await promiseOf(out.previewUrl), active: await promiseOf(out.activeColor) };
     await new Promise((r) => setTimeout(r, 50));
     return { resources: sink.resources.slice(start), outputs };
@@ -81,7 +92,7 @@ describe("the Kubernetes stack", () => {
 
     it("takes the Service type, namespace and resources from config", async () => {
         const r = await declare({
-            activeColor: "blue", serviceType: "LoadBalancer", namespace: "shop",
+            activeColor: "blue", serviceType: "LoadBalancer", namespace: "shop", nodeAddress: "192.0.2.10",
             blueResources: JSON.stringify({ requests: { cpu: "250m", memory: "128Mi" }, limits: { memory: "256Mi" } }),
         });
         const svc = find(r.resources, SERVICE, "bg-k8s-production").inputs;
@@ -92,10 +103,73 @@ describe("the Kubernetes stack", () => {
     });
 });
 
+describe("url and previewUrl", () => {
+    const kubeconfig = (server: string) => [
+        "apiVersion: v1", "kind: Config", "current-context: here",
+        "clusters:", `- name: c\n  cluster: {server: "${server}"}`,
+        "contexts:", "- name: here\n  context: {cluster: c, user: u}", "users:", "- name: u\n  user: {}", "",
+    ].join("\n");
+    const noKubeconfig = { env: { HOME: "/nonexistent" } };
+
+    it("NodePort: the configured nodeAddress and each Service's allocated nodePort", async () => {
+        const r = await declare({ activeColor: "blue", serviceType: "NodePort", nodeAddress: "192.0.2.10" }, noKubeconfig);
+        const port = (role: string) => (sink.resources.indexOf(find(r.resources, SERVICE, `bg-k8s-${role}`)), undefined);
+        void port;
+        expect(r.outputs.url).toMatch(/^http:\/\/192\.0\.2\.10:301\d\d$/);
+        expect(r.outputs.previewUrl).toMatch(/^http:\/\/192\.0\.2\.10:301\d\d$/);
+        expect(r.outputs.url).not.toBe(r.outputs.previewUrl);
+    });
+
+    it("NodePort without nodeAddress: the host of the kubeconfig's API server (a file, or its contents)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-kubeconfig-"));
+        const file = path.join(dir, "config");
+        fs.writeFileSync(file, kubeconfig("https://127.0.0.1:16443"));
+        try {
+            const byPath = await declare({ activeColor: "blue", serviceType: "NodePort" }, { kubeconfig: file });
+            expect(byPath.outputs.url).toMatch(/^http:\/\/127\.0\.0\.1:301\d\d$/);
+            const byEnv = await declare({ activeColor: "blue", serviceType: "NodePort" }, { env: { KUBECONFIG: `/nonexistent:${file}` } });
+            expect(byEnv.outputs.url).toMatch(/^http:\/\/127\.0\.0\.1:301\d\d$/);
+            const byContents = await declare({ activeColor: "blue", serviceType: "NodePort" }, { kubeconfig: kubeconfig("https://[fd00::5]:6443") });
+            expect(byContents.outputs.url).toMatch(/^http:\/\/\[fd00::5\]:301\d\d$/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("NodePort with neither nodeAddress nor a kubeconfig: an error naming the key", () => {
+        expect(() => kubernetesStack("bg-k8s", parseSettings({ ...base, serviceType: "NodePort" }), noKubeconfig)).toThrow(/`nodeAddress` is ""/);
+    });
+
+    it("LoadBalancer: the ingress address and the Service port once it has one, else the node address and nodePort", async () => {
+        lbIngress = [{ ip: "203.0.113.7" }];
+        try {
+            const withIp = await declare({ activeColor: "blue", serviceType: "LoadBalancer", nodeAddress: "node1.example.com" });
+            expect(withIp.outputs.url).toBe("http://203.0.113.7:8080");
+            expect(withIp.outputs.previewUrl).toBe("http://203.0.113.7:8081");
+            lbIngress = [{ hostname: "lb.example.com" }];
+            expect((await declare({ activeColor: "blue", serviceType: "LoadBalancer", nodeAddress: "node1.example.com" })).outputs.url)
+                .toBe("http://lb.example.com:8080");
+            lbIngress = undefined;
+            expect((await declare({ activeColor: "blue", serviceType: "LoadBalancer", nodeAddress: "node1.example.com" })).outputs.url)
+                .toMatch(/^http:\/\/node1\.example\.com:301\d\d$/);
+        } finally {
+            lbIngress = undefined;
+        }
+    });
+
+    it("ClusterIP: the in-cluster DNS name, and no kubeconfig is needed", async () => {
+        const r = await declare({ activeColor: "green", namespace: "shop" }, noKubeconfig);
+        expect(r.outputs.url).toBe("http://bg-k8s-production-c0ffee.shop.svc.cluster.local:8080");
+        expect(r.outputs.previewUrl).toBe("http://bg-k8s-preview-c0ffee.shop.svc.cluster.local:8081");
+    });
+});
+
 describe("Kubernetes keys", () => {
     it.each([
         [{ namespace: "Shop_1" }, '`namespace` is "Shop_1"; expected a Kubernetes namespace name'],
         [{ serviceType: "ExternalName" }, '`serviceType` is "ExternalName"; allowed values are "ClusterIP" and "NodePort" and "LoadBalancer".'],
+        [{ nodeAddress: "http://node1" }, '`nodeAddress` is "http://node1"; expected an IP address or a DNS name'],
+        [{ nodeAddress: "node 1" }, '`nodeAddress` is "node 1"; expected an IP address or a DNS name'],
         [{ idleReplicas: "half" }, '`idleReplicas` is "half"; expected "full" or a whole number from 0 to 20'],
         [{ idleReplicas: "21" }, '`idleReplicas` is "21"; expected "full" or a whole number from 0 to 20'],
         [{ blueResources: JSON.stringify({ requests: { cpu: "lots" } }) }, '`blueResources.requests.cpu` is "lots"; expected a quantity'],
