@@ -33,11 +33,14 @@ if (!existsSync(join(pluginDir, `pulumi-resource-${provider}`))) {
 const plugin = existsSync(join(pluginDir, ".bluegreen-standin")) ? `the project's stand-in (providers/${provider})` : "the real plugin";
 
 let kubeconfig = "";
+let pods = "";
 if (kubernetes) {
     // The control plane is built once (about 10 minutes) and started on loopback.
     execFileSync("bash", [join(root, "scripts/setup.sh"), "--only", "kubernetes", "--kubernetes"], { stdio: "inherit" });
     execFileSync("bash", [join(root, "scripts/cluster.sh"), "up"], { stdio: "inherit" });
-    kubeconfig = /KUBECONFIG="([^"]+)"/.exec(execFileSync("bash", [join(root, "scripts/cluster.sh"), "env"], { encoding: "utf8" }))[1];
+    const env = execFileSync("bash", [join(root, "scripts/cluster.sh"), "env"], { encoding: "utf8" });
+    kubeconfig = /KUBECONFIG="([^"]+)"/.exec(env)[1];
+    pods = /BLUEGREEN_CLUSTER_PODS="(\w+)"/.exec(env)?.[1] ?? "";
 }
 
 // The first `pulumi` on the PATH that scripts/env.sh set: the installed one, or the one the set-up built.
@@ -46,11 +49,19 @@ const pulumiCommand = await PulumiCommand.get({ root: dirname(bin), skipVersionC
 const stackName = kubernetes ? "dev-kubernetes" : "dev";
 const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: root }, { pulumiCommand });
 if (kubernetes) {
-    await stack.setAllConfig({ "bluegreen:platform": { value: "kubernetes" }, "kubernetes:kubeconfig": { value: kubeconfig } });
+    // NodePort Services: url and previewUrl are 127.0.0.1:<nodePort>, which answer from this machine.
+    await stack.setAllConfig({
+        "bluegreen:platform": { value: "kubernetes" }, "bluegreen:serviceType": { value: "NodePort" },
+        "kubernetes:kubeconfig": { value: kubeconfig },
+    });
 }
 console.log(`stack ${stackName}, ${provider} provider plugin v${providerVersion}: ${plugin}\n`);
 const result = await stack.up({ onOutput: (s) => process.stdout.write(s) });
 console.log(`\nurl:        ${result.outputs.url.value}   (live: ${result.outputs.activeColor.value})`);
 console.log(`previewUrl: ${result.outputs.previewUrl.value}   (idle: ${result.outputs.idleColor.value})`);
 console.log(`\nSwitch:   eval "$(npm run -s env)" && pulumi config set activeColor green --stack ${stackName} && pulumi up --stack ${stackName}`);
-if (kubernetes) console.log("The cluster's pods are KWOK's (no container runs): see README, \"Kubernetes\". Stop it with bash scripts/cluster.sh down.");
+if (kubernetes) {
+    console.log(pods === "real"
+        ? "The cluster's node is real (kubelet, containerd, kube-proxy): the URLs answer. Stop it with bash scripts/cluster.sh down."
+        : "The cluster's pods are KWOK's (no container runs, so the URLs do not answer): see README, \"Kubernetes\". Stop it with bash scripts/cluster.sh down.");
+}

@@ -66,7 +66,7 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
     // The active color first: the gate waits for it, the Service follows, the idle color scales last.
     envs[s.activeColor] = new KubeColorEnvironment(`${prefix}-${s.activeColor}`, {
         color: s.activeColor, settings: s[s.activeColor], replicas: replicasOf(s.activeColor),
-        resources: k.resources[s.activeColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds,
+        resources: k.resources[s.activeColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds, drainSeconds: s.drainSeconds,
     });
     const gate = new DeploymentReadyGate(`${prefix}-gate`, {
         deployment: envs[s.activeColor].deploymentName,
@@ -90,7 +90,7 @@ export function kubernetesStack(prefix: string, s: Settings, opts: KubernetesOpt
     // Retiring the idle color happens after traffic has left it.
     envs[s.idleColor] = new KubeColorEnvironment(`${prefix}-${s.idleColor}`, {
         color: s.idleColor, settings: s[s.idleColor], replicas: replicasOf(s.idleColor),
-        resources: k.resources[s.idleColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds,
+        resources: k.resources[s.idleColor], namespace: k.namespace, app, rolloutSeconds: s.health.deadlineSeconds, drainSeconds: s.drainSeconds,
     }, { dependsOn: [production] });
 
     // From the Service the API server returned: the allocated nodePort and any load balancer ingress.

@@ -13,8 +13,17 @@ export interface KubeColorEnvironmentArgs {
     app: string;
     /** How long creating or updating the Deployment may wait for its rollout (`healthDeadlineSeconds`). */
     rolloutSeconds: number;
+    /**
+     * `drainSeconds`: how long a pod being retired (scaled down, replaced, deleted) keeps serving
+     * the connections it has before it is asked to stop (a preStop sleep), so a stream opened on
+     * it goes on for up to this long and then ends as the app ends it on SIGTERM.
+     */
+    drainSeconds: number;
     provider?: k8s.Provider;
 }
+
+/** Seconds a pod has after SIGTERM (after its drain) to stop by itself before it is killed. */
+export const STOP_GRACE_SECONDS = 10;
 
 /**
  * One color slot on Kubernetes: a Deployment whose pods carry `app`, `color` and `version`
@@ -47,6 +56,8 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels },
                     spec: {
+                        // The preStop sleep, then the app's own clean stop after SIGTERM.
+                        terminationGracePeriodSeconds: args.drainSeconds + STOP_GRACE_SECONDS,
                         securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [{
                             name: "app",
@@ -60,6 +71,9 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                             envFrom: [{ secretRef: { name: secretEnv.metadata.name } }],
                             readinessProbe: { ...probe, failureThreshold: 2 },
                             livenessProbe: { ...probe, failureThreshold: 5, initialDelaySeconds: 5 },
+                            // A terminating pod leaves the Services' endpoints at once (no new
+                            // connection), and serves the ones it has until the sleep ends.
+                            lifecycle: { preStop: { sleep: { seconds: args.drainSeconds } } },
                             resources: args.resources,
                             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                         }],

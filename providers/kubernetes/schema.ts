@@ -66,6 +66,7 @@ export const SCHEMAS: Record<string, Record<string, FieldSpec>> = {
             template: obj({
                 metadata: obj({ labels: stringMap }),
                 spec: obj({
+                    terminationGracePeriodSeconds: int,
                     securityContext: obj({ runAsNonRoot: bool, seccompProfile: obj({ type: str }) }),
                     containers: list(obj({
                         name: str,
@@ -75,6 +76,7 @@ export const SCHEMAS: Record<string, Record<string, FieldSpec>> = {
                         envFrom: list(obj({ secretRef: obj({ name: str }) })),
                         readinessProbe: probe,
                         livenessProbe: probe,
+                        lifecycle: obj({ preStop: obj({ sleep: obj({ seconds: int }) }) }),
                         resources: obj({ requests: quantities, limits: quantities }),
                         securityContext: obj({ allowPrivilegeEscalation: bool, capabilities: obj({ drop: list(str) }) }),
                     })),

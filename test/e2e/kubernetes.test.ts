@@ -1,30 +1,43 @@
 /**
  * The Kubernetes flavour of the program itself (`index.ts` with `platform: kubernetes`), end to
  * end on a local cluster that this file starts and stops (scripts/cluster.sh: kube-apiserver,
- * controller-manager and scheduler built from k8s.io/kubernetes, Debian's etcd, KWOK playing the
- * node: pods become Ready with addresses and EndpointSlices fill, but no container runs, so
- * traffic is checked as the Services route it, through their EndpointSlices).
+ * controller-manager and scheduler built from k8s.io/kubernetes, Debian's etcd, and one node).
+ *
+ * The node is real where it can run (kubelet, kube-proxy, containerd: containers run, the
+ * Services are NodePorts on 127.0.0.1 and the tests send HTTP requests through them, under load
+ * while switching). Where it cannot (no root), KWOK plays it: pods become Ready with addresses
+ * and EndpointSlices fill, and the tests that need answering containers report themselves
+ * skipped, with the reason. In CI the node must be real (BLUEGREEN_PODS=real): no skip.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
+import { openStream, sleep, watchColors } from "../helpers/stream";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
 const id = runId("bgk8s");
 const prefix = `bluegreen-${id}`;
+/** In CI the node must be real; elsewhere the cluster picks (real when it can run a pod, else KWOK). */
+const PODS_WANTED = process.env.CI === "true" ? "real" : (process.env.BLUEGREEN_PODS ?? "auto");
+const DRAIN = 6;
 let stack: Stack;
 let kubeconfig = "";
+let kubectlBin = "";
 let namespace = "";
+let pods: "real" | "kwok" = "kwok";
+const figures: Record<string, unknown> = {};
 
 function cluster(cmd: "up" | "down" | "env"): string {
-    return execFileSync("bash", [path.join(ROOT, "scripts/cluster.sh"), cmd], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    return execFileSync("bash", [path.join(ROOT, "scripts/cluster.sh"), cmd], {
+        encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BLUEGREEN_PODS: PODS_WANTED },
+    });
 }
 
 function kubectl(...args: string[]): string {
-    const bin = cluster("env").match(/PATH="([^:"]+)/)![1];
-    return execFileSync(path.join(bin, "kubectl"), ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" }).trim();
+    return execFileSync(kubectlBin, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" }).trim();
 }
 
 function json(...args: string[]): any {
@@ -43,10 +56,10 @@ function service(role: "production" | "preview"): any {
 function colorsBehind(role: "production" | "preview"): string[] {
     const svc = service(role).metadata.name;
     const slices = json("get", "endpointslices", "-n", namespace, "-l", `kubernetes.io/service-name=${svc}`).items;
-    const pods = new Map<string, string>(json("get", "pods", "-n", namespace).items.map((p: any) => [p.metadata.name, p.metadata.labels.color]));
+    const podColors = new Map<string, string>(json("get", "pods", "-n", namespace).items.map((p: any) => [p.metadata.name, p.metadata.labels.color]));
     const colors: string[] = [];
     for (const s of slices) {
-        for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) colors.push(pods.get(e.targetRef?.name) ?? `?${e.targetRef?.name}`);
+        for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) colors.push(podColors.get(e.targetRef?.name) ?? `?${e.targetRef?.name}`);
     }
     return colors.sort();
 }
@@ -55,23 +68,75 @@ function deployment(color: string): any {
     return json("get", "deployments", "-n", namespace).items.find((d: any) => d.metadata.name.startsWith(`${prefix}-${color}-`));
 }
 
+/** Sets stack config; a key with a dot (`greenEnv.HEALTH_STATUS`) is a path into an object key. */
 async function set(config: Record<string, string>): Promise<void> {
-    await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k.includes(":") ? k : `bluegreen:${k}`, { value }])));
+    for (const [k, value] of Object.entries(config)) {
+        const key = k.includes(":") ? k : `bluegreen:${k}`;
+        await stack.setConfig(key, { value }, !k.includes(":") && k.includes("."));
+    }
 }
 
 const up = () => stack.up({ onOutput: () => undefined });
+let url = "";
+let previewUrl = "";
+
+/** Colors of `n` answers on new connections (each one a new pick of kube-proxy's rules). */
+async function colorsOf(target: string, n = 12): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) seen.push((await getJson(target, 5_000)).json.color);
+    return [...new Set(seen)].sort();
+}
+
+/** Runs `action` under load on `url` (real pods only) and returns the load's report. */
+async function underLoad(label: string, action: () => Promise<unknown>): Promise<{ report?: LoadReport; error?: Error }> {
+    const load = pods === "real" ? new LoadGenerator(url, 150) : undefined;
+    load?.run();
+    const error = await action().then(() => undefined, (e: Error) => e);
+    const report = await load?.stop();
+    if (report) {
+        figures[label] = { sent: report.sent, failed: report.failed, rawResets: report.resets.raw, colors: countColors(report) };
+        // A browser-like client (fresh connection, or keep-alive with the one retry RFC 9112 allows) never fails.
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(report.sent).toBeGreaterThan(100);
+    }
+    return { report, error };
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!check()) {
+        if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+        await sleep(100);
+    }
+}
+
+function countColors(r: LoadReport): Record<string, number> {
+    const c: Record<string, number> = {};
+    for (const s of r.samples) c[s.color ?? `status ${s.status}`] = (c[s.color ?? `status ${s.status}`] ?? 0) + 1;
+    return c;
+}
+
+/** Tests that need containers answering: skipped, with the reason, when KWOK plays the node. */
+function needsRealPods(ctx: { skip: (note?: string) => void }): void {
+    if (pods !== "real") ctx.skip("KWOK plays the node here (see scripts/cluster.sh up): no container answers HTTP");
+}
 
 beforeAll(async () => {
     cluster("up");
-    kubeconfig = cluster("env").match(/KUBECONFIG="([^"]+)"/)![1];
+    const env = cluster("env");
+    kubeconfig = env.match(/KUBECONFIG="([^"]+)"/)![1];
+    kubectlBin = path.join(env.match(/PATH="([^:"]+)/)![1], "kubectl");
+    pods = env.match(/BLUEGREEN_CLUSTER_PODS="(\w+)"/)![1] as "real" | "kwok";
+    if (PODS_WANTED === "real") expect(pods).toBe("real");
     namespace = id;
     kubectl("create", "namespace", namespace);
     stack = await LocalWorkspace.createStack({ stackName: id, workDir: ROOT }, await workspaceOptions());
     // The readiness gate's kubectl is the cluster's own: scripts/env.sh puts it on the PATH.
     await set({
-        platform: "kubernetes", namespace, activeColor: "blue",
+        platform: "kubernetes", namespace, activeColor: "blue", serviceType: "NodePort",
         blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0",
-        blueReplicas: "2", greenReplicas: "2", healthDeadlineSeconds: "30",
+        blueReplicas: "2", greenReplicas: "2", healthDeadlineSeconds: "40", drainSeconds: String(DRAIN),
         "kubernetes:kubeconfig": kubeconfig,
     });
 }, 900_000);
@@ -85,16 +150,26 @@ afterAll(async () => {
     } finally {
         fs.rmSync(path.join(ROOT, `Pulumi.${id}.yaml`), { force: true });
         cluster("down");
+        console.log(`figures (pods: ${pods}):`, JSON.stringify(figures, null, 2));
     }
 });
 
 describe("the Kubernetes flavour on a local cluster", () => {
-    it("up from nothing: the production Service routes only to blue pods, the preview Service only to green", async () => {
+    it("up from nothing: the production Service routes only to blue pods, the preview Service only to green; url and previewUrl are the NodePorts", async () => {
         const r = await up();
         expect(r.summary.result).toBe("succeeded");
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
-        expect(r.outputs.url.value).toBe(`http://${service("production").metadata.name}.${namespace}.svc.cluster.local:8080`);
+        url = r.outputs.url.value;
+        previewUrl = r.outputs.previewUrl.value;
+        expect(url).toBe(`http://127.0.0.1:${service("production").spec.ports[0].nodePort}`);
+        expect(previewUrl).toBe(`http://127.0.0.1:${service("preview").spec.ports[0].nodePort}`);
+    });
+
+    it("url answers from blue pods only, previewUrl from green pods only (HTTP through the NodePorts)", async (ctx) => {
+        needsRealPods(ctx);
+        expect(await colorsOf(url)).toEqual(["blue"]);
+        expect(await colorsOf(previewUrl)).toEqual(["green"]);
     });
 
     it("refresh of a healthy stack changes nothing, and the next preview plans nothing", async () => {
@@ -113,48 +188,118 @@ describe("the Kubernetes flavour on a local cluster", () => {
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
     });
 
-    it("switch: production routes only to green, preview only to blue; no pod restarted", async () => {
-        const pods = json("get", "pods", "-n", namespace).items.map((p: any) => p.metadata.uid).sort();
-        const r = await up();
-        expect(r.summary.resourceChanges).toMatchObject({ update: 3 });
+    it("switch under load: production routes only to green, preview only to blue; no pod restarted; no failed request", async () => {
+        const before = json("get", "pods", "-n", namespace).items.map((p: any) => p.metadata.uid).sort();
+        const { error } = await underLoad("switch", async () => {
+            const r = await up();
+            expect(r.summary.resourceChanges).toMatchObject({ update: 3 });
+        });
+        expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["green", "green"]);
         expect(colorsBehind("preview")).toEqual(["blue", "blue"]);
-        expect(json("get", "pods", "-n", namespace).items.map((p: any) => p.metadata.uid).sort()).toEqual(pods);
+        expect(json("get", "pods", "-n", namespace).items.map((p: any) => p.metadata.uid).sort()).toEqual(before);
+        if (pods === "real") {
+            // New connections go to green at once (kube-proxy's rules follow the EndpointSlices).
+            expect(await colorsOf(url)).toEqual(["green"]);
+            expect(await colorsOf(previewUrl)).toEqual(["blue"]);
+        }
     });
 
-    it("revert: production routes only to blue again", async () => {
+    it("revert under load: production routes only to blue again, no failed request", async () => {
         await set({ activeColor: "blue" });
-        await up();
+        const { error } = await underLoad("revert", up);
+        expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
+        if (pods === "real") expect(await colorsOf(url)).toEqual(["blue"]);
     });
 
     it("a green that cannot become ready: the switch fails within the health deadline and the selector stays on blue", async () => {
-        // Pods that no node can hold stay Pending: the Deployment never completes its rollout, so
-        // its update times out (healthDeadlineSeconds) before the readiness gate and the Services.
-        await set({ greenResources: JSON.stringify({ requests: { cpu: "1000" } }) });
+        // With real pods: green's readiness probe fails (its health path answers 503), so its
+        // Deployment never completes the rollout of that change. With KWOK (pods are Ready
+        // whatever they run): pods that no node can hold stay Pending, to the same effect.
+        await set(pods === "real" ? { "greenEnv.HEALTH_STATUS": "503" } : { greenResources: JSON.stringify({ requests: { cpu: "1000" } }) });
         await set({ activeColor: "green" });
-        const error = await up().then(() => undefined, (e: Error) => e);
+        const started = Date.now();
+        const { error } = await underLoad("greenNotReady", up);
+        figures.greenNotReadyUpMs = Date.now() - started;
         expect(String(error)).toMatch(new RegExp(`${prefix}-green`));
         expect(service("production").spec.selector.color).toBe("blue");
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
-        await stack.removeConfig("bluegreen:greenResources");
+        if (pods === "real") expect(await colorsOf(url)).toEqual(["blue"]);
+        if (pods === "real") await stack.removeConfig("bluegreen:greenEnv.HEALTH_STATUS", true);
+        else await stack.removeConfig("bluegreen:greenResources");
         await set({ activeColor: "blue" });
         expect((await up()).summary.result).toBe("succeeded");
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
     });
 
-    it("idleReplicas 0 shows in the preview and scales the idle color down after a switch", async () => {
+    it("idleReplicas 0 shows in the preview and scales the idle color down after a switch, under load with no failed request", async () => {
         await set({ idleReplicas: "0", activeColor: "green" });
         const pre = await stack.preview({ diff: true });
         expect(pre.stdout).toMatch(/replicas\s*: 2 => 0/);
-        await up();
+        const { error } = await underLoad("switchAndScaleDown", up);
+        expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["green", "green"]);
         expect(deployment("blue").spec.replicas).toBe(0);
         expect(colorsBehind("preview")).toEqual([]);
+        if (pods === "real") expect(await colorsOf(url)).toEqual(["green"]);
         await set({ idleReplicas: "full", activeColor: "blue" });
-        await up();
+        const back = await underLoad("scaleUpAndSwitchBack", up);
+        expect(back.error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
+        expect(colorsBehind("preview")).toEqual(["green", "green"]);
+    });
+
+    it(`a plain switch: a stream opened on the old color stays on it (a Service balances connections, not requests), past drainSeconds (${DRAIN})`, async (ctx) => {
+        needsRealPods(ctx);
+        expect(await colorsOf(url)).toEqual(["blue"]);
+        const stream = openStream(url, 120);
+        await until(() => stream.events.length >= 2, 10_000, "the stream's first events");
+        const watch = watchColors(url);
+        await set({ activeColor: "green" });
+        await up();
+        const sw = watch.switchTo("green");
+        await sleep(DRAIN * 1000 + 4000);
+        await watch.stop();
+        figures.plainSwitchStream = { events: stream.events.length, ending: stream.ending, eventsAfterSwitch: stream.events.filter((e) => e.at > sw.at).length };
+        expect(stream.events.every((e) => e.color === "blue")).toBe(true);
+        expect(stream.ending).toBe("open");
+        expect(stream.events.filter((e) => e.at > sw.at + DRAIN * 1000 + 1000).length).toBeGreaterThanOrEqual(5);
+        stream.close();
+        await stream.done;
+    });
+
+    it(`a switch that retires the old color (idleReplicas 0): its pods serve an open stream for drainSeconds (${DRAIN}), then the app ends it cleanly; new requests go to the new color at once`, async (ctx) => {
+        needsRealPods(ctx);
+        // Green is live (previous test). Back to blue, scaling green to 0.
+        const stream = openStream(url, 120);
+        await until(() => stream.events.length >= 2, 10_000, "the stream's first events");
+        const watch = watchColors(url);
+        await set({ activeColor: "blue", idleReplicas: "0" });
+        const upStart = Date.now();
+        await up();
+        const upEnd = Date.now();
+        await Promise.race([stream.done, sleep(DRAIN * 1000 + 20_000)]);
+        await watch.stop();
+        const sw = watch.switchTo("blue");
+        figures.retiringSwitchStream = {
+            events: stream.events.length, ending: stream.ending, end: stream.end, upMs: upEnd - upStart,
+            streamEndMsAfterSwitch: (stream.endedAt ?? NaN) - sw.at, streamEndMsAfterUp: (stream.endedAt ?? NaN) - upEnd,
+        };
+        expect(stream.events.every((e) => e.color === "green")).toBe(true);
+        // After the switch: only blue on new connections, while green's stream goes on.
+        expect(watch.seen.filter((x) => x.sent > sw.at).map((x) => x.color).filter((c) => c !== "blue")).toEqual([]);
+        expect(stream.events.filter((e) => e.at > sw.at + 1000).length).toBeGreaterThanOrEqual(((DRAIN * 1000 - 2000) / 150) * 0.7);
+        // Ended by the app on SIGTERM, which comes drainSeconds after green's pods began terminating
+        // (after the switch, before `up` returned).
+        expect(stream.ending).toBe("clean");
+        expect(stream.end?.reason).toBe("shutdown");
+        expect(stream.endedAt! - sw.after).toBeGreaterThanOrEqual(DRAIN * 1000 - 300);
+        expect(stream.endedAt! - upEnd).toBeLessThanOrEqual(DRAIN * 1000 + 5000);
+        expect(deployment("green").spec.replicas).toBe(0);
+        await set({ idleReplicas: "full" });
+        await up();
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
     });
 

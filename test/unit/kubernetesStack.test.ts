@@ -90,6 +90,15 @@ describe("the Kubernetes stack", () => {
         expect(find(r.resources, DEPLOYMENT, "bg-k8s-green").inputs.spec.replicas).toBe(0);
     });
 
+    it("drainSeconds: a retired pod serves what it has for that long (preStop sleep), then has its stop grace", async () => {
+        const r = await declare({ activeColor: "blue", drainSeconds: "45" });
+        for (const c of ["blue", "green"]) {
+            const pod = find(r.resources, DEPLOYMENT, `bg-k8s-${c}`).inputs.spec.template.spec;
+            expect(pod.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 45 } } });
+            expect(pod.terminationGracePeriodSeconds).toBe(55);
+        }
+    });
+
     it("takes the Service type, namespace and resources from config", async () => {
         const r = await declare({
             activeColor: "blue", serviceType: "LoadBalancer", namespace: "shop", nodeAddress: "192.0.2.10",
