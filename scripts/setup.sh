@@ -111,7 +111,7 @@ probes() {
   cat <<JSON
 {"os":"$(uname -s | tr A-Z a-z)","root":$([[ $(id -u) == 0 ]] && echo true || echo false),"ci":$([[ "${CI:-}" == true ]] && echo true || echo false),
  "flags":{"installDocker":$INSTALL_DOCKER,"registry":$WITH_REGISTRY,"images":"$mode"},
- "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry)},
+ "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry),"testhostMissing":[$(testhost_missing)]},
  "docker":{"answers":$answers,"mirror":$mirror},
  "pulumi":{"sdk":"$(pulumi_version)","installed":$installed,"built":$(jbool test -x "$(pulumi_dir)/bin/pulumi")},
  "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes)],
@@ -157,24 +157,28 @@ setup_docker() {
 }
 
 # --- Tools of the remote-engine test host (scripts/testhost.sh) ------------------------------
-# iproute2 (ip netns, veth), iptables (the test host's dockerd) and nsenter (util-linux). Missing
-# ones are installed from Debian's packages as root; the remote-engine test fails without them.
+# iproute2 (ip netns, veth), iptables (the test host's dockerd) and nsenter (util-linux). The plan
+# decides: present; installed from Debian's packages when missing and root (CI runs as root);
+# without root, nothing (that test needs root, so it is skipped outside CI).
+has_tool() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" || -x "/sbin/$1" ]]; }
+testhost_missing() { # the Debian packages of the missing tools, as JSON strings
+  local t out=()
+  for t in ip:iproute2 iptables:iptables nsenter:util-linux; do has_tool "${t%%:*}" || out+=("\"${t#*:}\""); done
+  (IFS=,; echo "${out[*]}")
+}
 setup_testhost_tools() {
-  local t pkg missing_pkgs=()
-  for t in ip:iproute2 iptables:iptables nsenter:util-linux; do
-    command -v "${t%%:*}" >/dev/null || missing_pkgs+=("${t#*:}")
-  done
-  if (( ${#missing_pkgs[@]} == 0 )); then step "test host tools (ip, iptables, nsenter): present"; return; fi
-  need "${missing_pkgs[*]} (for the remote-engine test host)" || return 0
-  if (( EUID != 0 )); then
-    [[ "${CI:-}" == "true" ]] && die "test host tools: ${missing_pkgs[*]} missing and not root, so they cannot be installed; CI runs as root"
-    step "test host tools: ${missing_pkgs[*]} missing; install them as root (apt-get install ${missing_pkgs[*]}), or the remote-engine test fails"
-    return 0
-  fi
-  step "test host tools: installing Debian's ${missing_pkgs[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null || die "installing ${missing_pkgs[*]} failed"
-  for pkg in ip iptables nsenter; do command -v "$pkg" >/dev/null || die "\`$pkg\` is still missing after apt-get install ${missing_pkgs[*]}"; done
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[testhost-tools]}" in
+    present) step "test host tools (ip, iptables, nsenter): present" ;;
+    skip) ;; # the plan line says what is missing and why nothing is installed
+    install)
+      local pkgs; pkgs=$(testhost_missing | tr -d '"' | tr , ' ')
+      say_root "apt-get install $pkgs (the remote-engine test's test host)"
+      apt-get update -qq >/dev/null
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null || die "installing $pkgs failed"
+      local t; for t in ip iptables nsenter; do has_tool "$t" || die "\`$t\` is still missing after apt-get install $pkgs"; done ;;
+  esac
 }
 
 # --- Pulumi CLI and the Node.js language host, from Go sources ----------------------------------
@@ -322,13 +326,24 @@ setup_kubernetes() {
     command -v etcd >/dev/null || { step "missing: etcd"; missing=1; }
     return 0
   fi
+  local b built=true; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do [[ -x "$K8S_BIN/$b" ]] || built=false; done
+  if ! $built && ! command -v go >/dev/null; then
+    die "the kubernetes control plane is not built ($K8S_BIN) and there is no Go to build it: install Go ≥ 1.24"
+  fi
+  if ! command -v etcd >/dev/null && { (( EUID != 0 )) || ! command -v apt-get >/dev/null; }; then
+    die "the kubernetes control plane needs etcd: install it (Debian: apt-get install etcd-server, as root)"
+  fi
   bash "$ROOT/scripts/cluster.sh" build
   # The real node (kubelet, kube-proxy, containerd, CNI): `cluster.sh up` uses it when it runs a
-  # probe pod, else KWOK, and says which and why.
-  bash "$ROOT/scripts/cluster.sh" build-node
-  (( EUID == 0 )) && bash "$ROOT/scripts/cluster.sh" node-packages
+  # probe pod, else KWOK, and says which and why. It needs root; without root nothing of it is built.
+  if (( EUID == 0 )); then
+    command -v go >/dev/null && bash "$ROOT/scripts/cluster.sh" build-node
+    bash "$ROOT/scripts/cluster.sh" node-packages
+  else
+    step "kubernetes node: the real kubelet needs root, so its pieces are not built; scripts/cluster.sh runs KWOK's pods"
+  fi
   if ! command -v etcd >/dev/null; then
-    step "kubernetes control plane: installing Debian's etcd-server (needs root)"
+    say_root "apt-get install etcd-server (the kubernetes control plane's store)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
   fi
 }
