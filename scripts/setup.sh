@@ -114,7 +114,7 @@ probes() {
  "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry),"testhostMissing":[$(testhost_missing)]},
  "docker":{"answers":$answers,"mirror":$mirror},
  "pulumi":{"sdk":"$(pulumi_version)","installed":$installed,"built":$(jbool test -x "$(pulumi_dir)/bin/pulumi")},
- "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes)],
+ "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes),$(provider_probe command @pulumi/command)],
  "images":{"pins":{"nginx":"$NGINX_IMAGE","traefik":"$TRAEFIK_IMAGE","python":"$PYTHON_IMAGE"},
    "present":{"nginx":$present_nginx,"traefik":$present_traefik,"demo":$present_demo},
    "pull":"$pull","pullDetail":"$detail",
@@ -132,7 +132,7 @@ make_plan() {
   if (( rc )) && ! $CHECK_ONLY; then die "the set-up cannot go on here: see the plan lines marked error above"; fi
   if $CHECK_ONLY; then
     for piece in "${!PLAN[@]}"; do
-      case "${PLAN[$piece]}" in running|installed|cached|real|link-user|standin|present|skip) ;; *) missing=1 ;; esac
+      case "${PLAN[$piece]}" in running|installed|cached|real|standin|present|skip) ;; *) missing=1 ;; esac
     done
   fi
 }
@@ -191,16 +191,19 @@ installed_pulumi() {
   [[ "$(printf '%s\n%s\n' "$(pulumi_version)" "$have" | sort -V | head -1)" == "$(pulumi_version)" ]] || return 1
   dirname "$(readlink -f "$p")"
 }
-build_cli() {
+build_cli() { # as the plan says (pulumi): installed, cached or build
   local v found; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin"
-  if found=$(installed_pulumi); then
-    echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
-    step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"
-    return
-  fi
-  rm -f "$BLUEGREEN_CACHE/pulumi-bin"
-  if [[ -x "$out/pulumi" ]]; then step "pulumi CLI v$v: cached (none installed on PATH that is v$v or newer)"; return; fi
-  need "pulumi CLI v$v" || return 0
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[pulumi]}" in
+    installed)
+      found=$(installed_pulumi) || die "the plan chose the installed pulumi, which is gone"
+      mkdir -p "$BLUEGREEN_CACHE" && echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
+      step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"
+      return ;;
+    cached) rm -f "$BLUEGREEN_CACHE/pulumi-bin"; step "pulumi CLI v$v: cached (none installed on PATH that is v$v or newer)"; return ;;
+    build) rm -f "$BLUEGREEN_CACHE/pulumi-bin" ;;
+    *) die "no plan for the pulumi CLI (${PLAN[pulumi]:-none})" ;;
+  esac
   step "pulumi CLI v$v: building from Go sources (10-20 min on 2 cores, once)"
   local w; w=$(mktemp -d)
   # pkg/v3's own go.mod replaces sdk/v3 with ../sdk, so `go install pkg@v` is refused:
@@ -229,7 +232,7 @@ build_language_host() {
   # the Go module proxy reachable here refuses ("This module version is not available"). Until
   # v3.68.0 it was a package of github.com/pulumi/pulumi/sdk/v3, which the proxy serves, so it is
   # built from there. Its gRPC protocol is the one the newer CLI speaks (the test suite proves it).
-  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
+  [[ "${PLAN[pulumi]}" == installed ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   if [[ -x "$out/pulumi-language-nodejs" ]]; then step "pulumi-language-nodejs (sdk v$LANGUAGE_HOST_SDK_VERSION): cached"; return; fi
   need "pulumi-language-nodejs" || return 0
@@ -253,7 +256,7 @@ MOD
 # The engine runs Pulumi dynamic providers (the traffic switch is one) through this script,
 # which the CLI's release archive ships next to `pulumi`; here it comes from the npm package.
 install_dynamic_provider_shim() {
-  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
+  [[ "${PLAN[pulumi]}" == installed ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   local src="$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
   [[ -f "$src" ]] || { $CHECK_ONLY && { step "missing: npm dependencies"; missing=1; return 0; }; die "run npm ci first: $src is missing"; }
@@ -272,32 +275,28 @@ STANDIN_MARK=".bluegreen-standin"
 standin_hash() { # the stand-in's sources and the lockfile it is built from
   (cd "$ROOT" && cat providers/build.mjs providers/shared/*.ts "providers/$1"/*.ts package-lock.json) | sha256sum | cut -c1-16
 }
-setup_provider() { # setup_provider NAME NPM_PACKAGE
+setup_provider() { # setup_provider NAME NPM_PACKAGE: as the plan says (provider/NAME)
   local name="$1" v; v=$(dep_version "$2")
   local home="$BLUEGREEN_CACHE/pulumi-home" dir="$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v"
   local user_dir="$HOME/.pulumi/plugins/resource-$name-v$v"
-  if [[ -x "$dir/pulumi-resource-$name" && ! -f "$dir/$STANDIN_MARK" ]]; then
-    step "provider $name v$v: the real plugin (installed)"; return
-  fi
-  if [[ ! -f "$dir/$STANDIN_MARK" && -x "$user_dir/pulumi-resource-$name" && ! -f "$user_dir/$STANDIN_MARK" ]]; then
-    $CHECK_ONLY && { step "missing: provider $name v$v (a real one is in ~/.pulumi)"; missing=1; return 0; }
-    mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
-    step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return
-  fi
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[provider/$name]}" in
+    real) step "provider $name v$v: the real plugin (installed)"; return ;;
+    link-user)
+      mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
+      step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return ;;
+    standin) step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return ;;
+    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed)" ;;
+    install)
+      local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
+      mkdir -p "$home"
+      if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
+        step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
+      fi
+      step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in" ;;
+    *) die "no plan for provider $name (${PLAN[provider/$name]:-none})" ;;
+  esac
   local want; want=$(standin_hash "$name")
-  if [[ -f "$dir/$STANDIN_MARK" && "$(cat "$dir/$STANDIN_MARK")" == "$want" ]]; then
-    step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return
-  fi
-  need "provider $name v$v" || return 0
-  if [[ ! -f "$dir/$STANDIN_MARK" ]]; then
-    local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
-    if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
-      step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
-    fi
-    step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in"
-  else
-    step "provider $name v$v: rebuilding the project's stand-in (its sources changed)"
-  fi
   local out; out=$(mktemp -d)
   (cd "$ROOT" && "$(node_bin)/node" providers/build.mjs "$name" "$v" "$out" >/dev/null) || die "building the stand-in $name provider failed"
   rm -rf "$dir"
@@ -371,6 +370,7 @@ setup_state() {
 }
 
 run() { [[ -z "$ONLY" || "$ONLY" == "$1" ]] && "$2"; return 0; }
+$CHECK_ONLY || mkdir -p "$BLUEGREEN_CACHE" # logs and choices are written there from the probes on
 run node setup_node
 run npm setup_npm
 make_plan
