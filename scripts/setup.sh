@@ -111,10 +111,10 @@ probes() {
   cat <<JSON
 {"os":"$(uname -s | tr A-Z a-z)","root":$([[ $(id -u) == 0 ]] && echo true || echo false),"ci":$([[ "${CI:-}" == true ]] && echo true || echo false),
  "flags":{"installDocker":$INSTALL_DOCKER,"registry":$WITH_REGISTRY,"images":"$mode"},
- "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry)},
+ "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry),"testhostMissing":[$(testhost_missing)]},
  "docker":{"answers":$answers,"mirror":$mirror},
  "pulumi":{"sdk":"$(pulumi_version)","installed":$installed,"built":$(jbool test -x "$(pulumi_dir)/bin/pulumi")},
- "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes)],
+ "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes),$(provider_probe command @pulumi/command)],
  "images":{"pins":{"nginx":"$NGINX_IMAGE","traefik":"$TRAEFIK_IMAGE","python":"$PYTHON_IMAGE"},
    "present":{"nginx":$present_nginx,"traefik":$present_traefik,"demo":$present_demo},
    "pull":"$pull","pullDetail":"$detail",
@@ -132,7 +132,7 @@ make_plan() {
   if (( rc )) && ! $CHECK_ONLY; then die "the set-up cannot go on here: see the plan lines marked error above"; fi
   if $CHECK_ONLY; then
     for piece in "${!PLAN[@]}"; do
-      case "${PLAN[$piece]}" in running|installed|cached|real|link-user|standin|present|skip) ;; *) missing=1 ;; esac
+      case "${PLAN[$piece]}" in running|installed|cached|real|standin|present|skip) ;; *) missing=1 ;; esac
     done
   fi
 }
@@ -157,24 +157,28 @@ setup_docker() {
 }
 
 # --- Tools of the remote-engine test host (scripts/testhost.sh) ------------------------------
-# iproute2 (ip netns, veth), iptables (the test host's dockerd) and nsenter (util-linux). Missing
-# ones are installed from Debian's packages as root; the remote-engine test fails without them.
+# iproute2 (ip netns, veth), iptables (the test host's dockerd) and nsenter (util-linux). The plan
+# decides: present; installed from Debian's packages when missing and root (CI runs as root);
+# without root, nothing (that test needs root, so it is skipped outside CI).
+has_tool() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" || -x "/sbin/$1" ]]; }
+testhost_missing() { # the Debian packages of the missing tools, as JSON strings
+  local t out=()
+  for t in ip:iproute2 iptables:iptables nsenter:util-linux; do has_tool "${t%%:*}" || out+=("\"${t#*:}\""); done
+  (IFS=,; echo "${out[*]}")
+}
 setup_testhost_tools() {
-  local t pkg missing_pkgs=()
-  for t in ip:iproute2 iptables:iptables nsenter:util-linux; do
-    command -v "${t%%:*}" >/dev/null || missing_pkgs+=("${t#*:}")
-  done
-  if (( ${#missing_pkgs[@]} == 0 )); then step "test host tools (ip, iptables, nsenter): present"; return; fi
-  need "${missing_pkgs[*]} (for the remote-engine test host)" || return 0
-  if (( EUID != 0 )); then
-    [[ "${CI:-}" == "true" ]] && die "test host tools: ${missing_pkgs[*]} missing and not root, so they cannot be installed; CI runs as root"
-    step "test host tools: ${missing_pkgs[*]} missing; install them as root (apt-get install ${missing_pkgs[*]}), or the remote-engine test fails"
-    return 0
-  fi
-  step "test host tools: installing Debian's ${missing_pkgs[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null || die "installing ${missing_pkgs[*]} failed"
-  for pkg in ip iptables nsenter; do command -v "$pkg" >/dev/null || die "\`$pkg\` is still missing after apt-get install ${missing_pkgs[*]}"; done
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[testhost-tools]}" in
+    present) step "test host tools (ip, iptables, nsenter): present" ;;
+    skip) ;; # the plan line says what is missing and why nothing is installed
+    install)
+      local pkgs; pkgs=$(testhost_missing | tr -d '"' | tr , ' ')
+      say_root "apt-get install $pkgs (the remote-engine test's test host)"
+      apt-get update -qq >/dev/null
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null || die "installing $pkgs failed"
+      local t; for t in ip iptables nsenter; do has_tool "$t" || die "\`$t\` is still missing after apt-get install $pkgs"; done ;;
+  esac
 }
 
 # --- Pulumi CLI and the Node.js language host, from Go sources ----------------------------------
@@ -187,16 +191,19 @@ installed_pulumi() {
   [[ "$(printf '%s\n%s\n' "$(pulumi_version)" "$have" | sort -V | head -1)" == "$(pulumi_version)" ]] || return 1
   dirname "$(readlink -f "$p")"
 }
-build_cli() {
+build_cli() { # as the plan says (pulumi): installed, cached or build
   local v found; v=$(pulumi_version); local out; out="$(pulumi_dir)/bin"
-  if found=$(installed_pulumi); then
-    echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
-    step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"
-    return
-  fi
-  rm -f "$BLUEGREEN_CACHE/pulumi-bin"
-  if [[ -x "$out/pulumi" ]]; then step "pulumi CLI v$v: cached (none installed on PATH that is v$v or newer)"; return; fi
-  need "pulumi CLI v$v" || return 0
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[pulumi]}" in
+    installed)
+      found=$(installed_pulumi) || die "the plan chose the installed pulumi, which is gone"
+      mkdir -p "$BLUEGREEN_CACHE" && echo "$found" >"$BLUEGREEN_CACHE/pulumi-bin"
+      step "pulumi CLI: the installed one, $found/pulumi ($("$found/pulumi" version)), new enough for @pulumi/pulumi $v"
+      return ;;
+    cached) rm -f "$BLUEGREEN_CACHE/pulumi-bin"; step "pulumi CLI v$v: cached (none installed on PATH that is v$v or newer)"; return ;;
+    build) rm -f "$BLUEGREEN_CACHE/pulumi-bin" ;;
+    *) die "no plan for the pulumi CLI (${PLAN[pulumi]:-none})" ;;
+  esac
   step "pulumi CLI v$v: building from Go sources (10-20 min on 2 cores, once)"
   local w; w=$(mktemp -d)
   # pkg/v3's own go.mod replaces sdk/v3 with ../sdk, so `go install pkg@v` is refused:
@@ -225,7 +232,7 @@ build_language_host() {
   # the Go module proxy reachable here refuses ("This module version is not available"). Until
   # v3.68.0 it was a package of github.com/pulumi/pulumi/sdk/v3, which the proxy serves, so it is
   # built from there. Its gRPC protocol is the one the newer CLI speaks (the test suite proves it).
-  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
+  [[ "${PLAN[pulumi]}" == installed ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   if [[ -x "$out/pulumi-language-nodejs" ]]; then step "pulumi-language-nodejs (sdk v$LANGUAGE_HOST_SDK_VERSION): cached"; return; fi
   need "pulumi-language-nodejs" || return 0
@@ -249,7 +256,7 @@ MOD
 # The engine runs Pulumi dynamic providers (the traffic switch is one) through this script,
 # which the CLI's release archive ships next to `pulumi`; here it comes from the npm package.
 install_dynamic_provider_shim() {
-  [[ -s "$BLUEGREEN_CACHE/pulumi-bin" ]] && return 0 # the installed CLI ships its own
+  [[ "${PLAN[pulumi]}" == installed ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"
   local src="$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
   [[ -f "$src" ]] || { $CHECK_ONLY && { step "missing: npm dependencies"; missing=1; return 0; }; die "run npm ci first: $src is missing"; }
@@ -268,32 +275,28 @@ STANDIN_MARK=".bluegreen-standin"
 standin_hash() { # the stand-in's sources and the lockfile it is built from
   (cd "$ROOT" && cat providers/build.mjs providers/shared/*.ts "providers/$1"/*.ts package-lock.json) | sha256sum | cut -c1-16
 }
-setup_provider() { # setup_provider NAME NPM_PACKAGE
+setup_provider() { # setup_provider NAME NPM_PACKAGE: as the plan says (provider/NAME)
   local name="$1" v; v=$(dep_version "$2")
   local home="$BLUEGREEN_CACHE/pulumi-home" dir="$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v"
   local user_dir="$HOME/.pulumi/plugins/resource-$name-v$v"
-  if [[ -x "$dir/pulumi-resource-$name" && ! -f "$dir/$STANDIN_MARK" ]]; then
-    step "provider $name v$v: the real plugin (installed)"; return
-  fi
-  if [[ ! -f "$dir/$STANDIN_MARK" && -x "$user_dir/pulumi-resource-$name" && ! -f "$user_dir/$STANDIN_MARK" ]]; then
-    $CHECK_ONLY && { step "missing: provider $name v$v (a real one is in ~/.pulumi)"; missing=1; return 0; }
-    mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
-    step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return
-  fi
+  $CHECK_ONLY && return 0 # the plan said it
+  case "${PLAN[provider/$name]}" in
+    real) step "provider $name v$v: the real plugin (installed)"; return ;;
+    link-user)
+      mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
+      step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return ;;
+    standin) step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return ;;
+    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed)" ;;
+    install)
+      local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
+      mkdir -p "$home"
+      if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
+        step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
+      fi
+      step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in" ;;
+    *) die "no plan for provider $name (${PLAN[provider/$name]:-none})" ;;
+  esac
   local want; want=$(standin_hash "$name")
-  if [[ -f "$dir/$STANDIN_MARK" && "$(cat "$dir/$STANDIN_MARK")" == "$want" ]]; then
-    step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return
-  fi
-  need "provider $name v$v" || return 0
-  if [[ ! -f "$dir/$STANDIN_MARK" ]]; then
-    local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
-    if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
-      step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
-    fi
-    step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in"
-  else
-    step "provider $name v$v: rebuilding the project's stand-in (its sources changed)"
-  fi
   local out; out=$(mktemp -d)
   (cd "$ROOT" && "$(node_bin)/node" providers/build.mjs "$name" "$v" "$out" >/dev/null) || die "building the stand-in $name provider failed"
   rm -rf "$dir"
@@ -322,13 +325,24 @@ setup_kubernetes() {
     command -v etcd >/dev/null || { step "missing: etcd"; missing=1; }
     return 0
   fi
+  local b built=true; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do [[ -x "$K8S_BIN/$b" ]] || built=false; done
+  if ! $built && ! command -v go >/dev/null; then
+    die "the kubernetes control plane is not built ($K8S_BIN) and there is no Go to build it: install Go ≥ 1.24"
+  fi
+  if ! command -v etcd >/dev/null && { (( EUID != 0 )) || ! command -v apt-get >/dev/null; }; then
+    die "the kubernetes control plane needs etcd: install it (Debian: apt-get install etcd-server, as root)"
+  fi
   bash "$ROOT/scripts/cluster.sh" build
   # The real node (kubelet, kube-proxy, containerd, CNI): `cluster.sh up` uses it when it runs a
-  # probe pod, else KWOK, and says which and why.
-  bash "$ROOT/scripts/cluster.sh" build-node
-  (( EUID == 0 )) && bash "$ROOT/scripts/cluster.sh" node-packages
+  # probe pod, else KWOK, and says which and why. It needs root; without root nothing of it is built.
+  if (( EUID == 0 )); then
+    command -v go >/dev/null && bash "$ROOT/scripts/cluster.sh" build-node
+    bash "$ROOT/scripts/cluster.sh" node-packages
+  else
+    step "kubernetes node: the real kubelet needs root, so its pieces are not built; scripts/cluster.sh runs KWOK's pods"
+  fi
   if ! command -v etcd >/dev/null; then
-    step "kubernetes control plane: installing Debian's etcd-server (needs root)"
+    say_root "apt-get install etcd-server (the kubernetes control plane's store)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
   fi
 }
@@ -356,6 +370,7 @@ setup_state() {
 }
 
 run() { [[ -z "$ONLY" || "$ONLY" == "$1" ]] && "$2"; return 0; }
+$CHECK_ONLY || mkdir -p "$BLUEGREEN_CACHE" # logs and choices are written there from the probes on
 run node setup_node
 run npm setup_npm
 make_plan

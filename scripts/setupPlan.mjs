@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
  *   root: boolean,
  *   ci: boolean,
  *   flags: { installDocker: boolean, registry: boolean, images: "auto" | "online" | "offline" },
- *   tools: { go: boolean, apt: boolean, dockerd: boolean, dockerRegistry: boolean },
+ *   tools: { go: boolean, apt: boolean, dockerd: boolean, dockerRegistry: boolean, testhostMissing?: string[] },
  *   docker: { answers: boolean, mirror: boolean },
  *   pulumi: { sdk: string, installed: string | null, built: boolean },
  *   providers: ProviderProbe[],
@@ -142,6 +142,22 @@ function registry(p) {
 }
 
 /**
+ * The remote-engine test's tools (iproute2, iptables, util-linux: `tools.testhostMissing` lists the
+ * Debian packages of the missing ones). That test needs root, so without root and outside CI it is
+ * skipped and nothing is installed for it; in CI a missing tool that cannot be installed is an error.
+ * @param {Probes} p @returns {Decision}
+ */
+function testhostTools(p) {
+    const piece = "testhost-tools";
+    const missing = p.tools.testhostMissing ?? [];
+    if (!missing.length) return { piece, way: "present", why: "ip, iptables and nsenter are installed (the remote-engine test's test host)" };
+    const pkgs = missing.join(" ");
+    if (p.root && p.tools.apt) return { piece, way: "install", why: `Debian's ${pkgs}, for the remote-engine test's test host`, root: `apt-get install ${pkgs}` };
+    if (p.ci) return { piece, way: "error", why: `the remote-engine test needs ${pkgs}, which cannot be installed here (no root or no apt-get): CI runs as root on Debian`, error: true };
+    return { piece, way: "skip", why: `${pkgs} missing: nothing installed; the remote-engine test (which also needs root) is skipped without them` };
+}
+
+/**
  * Every piece's way, in the order the set-up acts on them. Pure: same probes, same plan.
  * A way that needs root says so in `root`; without root it becomes an error that names the fix.
  * @param {Probes} p
@@ -150,7 +166,7 @@ function registry(p) {
 export function plan(p) {
     const d = dockerEngine(p);
     if (d.way in ROOT_NEEDS) d.root = ROOT_NEEDS[d.way];
-    const all = [d, pulumiCli(p), ...p.providers.map(provider), ...images(p), registry(p)];
+    const all = [d, testhostTools(p), pulumiCli(p), ...p.providers.map(provider), ...images(p), registry(p)];
     return all.map((x) => (x.root && !p.root && !x.error
         ? { ...x, way: "error", error: true, why: `${x.why}; this needs root (${x.root}) and the set-up is not running as root` }
         : x));

@@ -10,7 +10,9 @@
  * The images get a prefix of this run (BLUEGREEN_IMAGE_PREFIX), so the names other tests run on
  * are never retagged. In CI the loopback registry must be the engine's mirror (the set-up starts it;
  * missing, the test fails). Elsewhere, without it, the same test pulls from whatever registry the
- * engine reaches (Docker Hub on a laptop) and checks that the images are the real ones.
+ * engine reaches (Docker Hub on a laptop) and checks that the images are the real ones; where the
+ * engine can pull none of the pinned images, the file is skipped with the reason printed. No root
+ * is needed: only starting the loopback mirror is root's (`npm run setup -- --registry`).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -18,6 +20,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson } from "../helpers/load";
 import { ProgramStack, dockerCli, dockerOk } from "../helpers/programStack";
+import { pullable, requirements } from "../helpers/requirements";
 import { ROOT, runId } from "../helpers/toolchain";
 
 const id = runId("bgonline");
@@ -28,10 +31,19 @@ const LOCAL = { nginx: lib("$LOCAL_NGINX"), traefik: lib("$LOCAL_TRAEFIK"), demo
 const REGISTRY = `http://127.0.0.1:${lib("$REGISTRY_PORT")}`;
 const REGISTRY_LOG = path.join(lib("$BLUEGREEN_CACHE"), "registry", "registry.log");
 
+// Outside CI, skipped (with the reason printed) where the engine reaches no registry that has the
+// pinned images; in CI, a failure (and the loopback mirror is required there, below).
+const missing = requirements(
+    "setup-online.test.ts",
+    pullable(Object.values(OFFICIAL), "`npm run setup -- --registry` (Debian, as root) starts a loopback registry mirror that has them; or let the engine reach Docker Hub"),
+);
+
 const stacks: ProgramStack[] = [];
 let setupOutput = "";
 /** The engine pulls through the loopback registry (else: from the registry it reaches itself). */
 let viaMirror = false;
+/** The loopback registry's access log is readable here (not when another user, root, started it). */
+let mirrorLog = false;
 let setupSeconds = 0;
 
 function removeImages(): void {
@@ -51,9 +63,11 @@ beforeAll(async () => {
     const answers = spawnSync("curl", ["-sf", "-o", "/dev/null", "-m", "5", `${REGISTRY}/v2/`]).status === 0;
     const mirrors = dockerCli("info", "--format", "{{json .RegistryConfig.Mirrors}}");
     viaMirror = answers && mirrors.includes(REGISTRY.replace("http://", ""));
-    if (process.env.CI === "true" && !viaMirror) {
-        throw new Error(`CI: the engine must pull through ${REGISTRY} (answers: ${answers}, engine mirrors: ${mirrors}); the set-up starts it (scripts/registry.sh)`);
+    mirrorLog = viaMirror && fs.existsSync(REGISTRY_LOG);
+    if (process.env.CI === "true" && !mirrorLog) {
+        throw new Error(`CI: the engine must pull through ${REGISTRY} (answers: ${answers}, engine mirrors: ${mirrors}, its log ${REGISTRY_LOG}: ${fs.existsSync(REGISTRY_LOG)}); the set-up starts it (scripts/registry.sh)`);
     }
+    if (viaMirror && !mirrorLog) console.warn(`the engine pulls through ${REGISTRY}, whose log is not this user's (${REGISTRY_LOG} missing): its manifest fetches are not checked, the stand-ins' labels are`);
     removeImages();
 });
 
@@ -62,12 +76,12 @@ afterAll(async () => {
     removeImages();
 });
 
-describe("the set-up's online path, through a registry mirror on loopback", () => {
+describe.skipIf(missing)("the set-up's online path, through a registry mirror on loopback", () => {
     let logOffset = 0;
 
     it("pulls the official images at their pinned tags through the mirror and builds the demo from demo/Dockerfile", () => {
         for (const img of Object.values(OFFICIAL)) expect(dockerOk("image", "inspect", img), `${img} was removed first`).toBe(false);
-        if (viaMirror) logOffset = fs.statSync(REGISTRY_LOG).size;
+        if (mirrorLog) logOffset = fs.statSync(REGISTRY_LOG).size;
         const start = Date.now();
         const r = spawnSync("bash", ["scripts/setup.sh", "--only", "images"], {
             cwd: ROOT, encoding: "utf8", env: { ...process.env, BLUEGREEN_IMAGES: "online", BLUEGREEN_IMAGE_PREFIX: id },
@@ -83,7 +97,7 @@ describe("the set-up's online path, through a registry mirror on loopback", () =
         expect(setupOutput).not.toMatch(/debootstrap|root-only step|Go sources/);
 
         // docker pull fetched each from the registry, as the engine's mirror of the official names.
-        if (viaMirror) {
+        if (mirrorLog) {
             for (const repo of ["nginx", "traefik", "python"]) {
                 expect(manifestFetches(logOffset, repo).length, `manifest fetches of library/${repo}`).toBeGreaterThan(0);
             }

@@ -95,6 +95,12 @@ describe("the set-up's plan, a pure function of the probes", () => {
             buildHost, { "providers": [{ name: "docker", version: "5.2.0", real: "cache", standin: null }] }, { "provider/docker": "real" }],
         ["an engine already mirroring to the local registry needs no root for it",
             buildHost, { "docker.mirror": true, "tools.dockerRegistry": true }, { registry: "start" }],
+        ["the remote-engine test's tools, installed, are used",
+            laptop, {}, { "testhost-tools": "present" }],
+        ["the remote-engine test's tools missing, not root, outside CI: nothing installed (that test is skipped)",
+            laptop, { os: "linux", "tools.testhostMissing": ["iproute2", "iptables"] }, { "testhost-tools": "skip" }],
+        ["the remote-engine test's tools missing, as root on Debian: installed from Debian's packages",
+            buildHost, { "tools.testhostMissing": ["iptables"] }, { "testhost-tools": "install" }],
     ])("%s", (_name, base, overrides, expected) => {
         const got = ways(withProbes(base(), overrides));
         for (const [piece, way] of Object.entries(expected)) expect({ piece, way: got[piece] }).toEqual({ piece, way });
@@ -102,6 +108,15 @@ describe("the set-up's plan, a pure function of the probes", () => {
 
     it("a machine that has Docker, Node and Pulumi needs neither root nor Go, when a registry answers", () => {
         for (const d of plan(laptop()) as Decision[]) expectNoRootNoGo(d);
+    });
+
+    it("without root, the remote-engine test's missing tools ask for neither root nor apt", () => {
+        const p = withProbes(laptop(), { os: "linux", "tools.apt": true, "tools.testhostMissing": ["iproute2", "iptables", "util-linux"] });
+        for (const d of plan(p) as Decision[]) expectNoRootNoGo(d);
+        expect(line(byPiece(p, "testhost-tools"))).toBe(
+            "testhost-tools: skip (iproute2 iptables util-linux missing: nothing installed; the remote-engine test (which also needs root) is skipped without them)",
+        );
+        expect(byPiece(withProbes(buildHost(), { "tools.testhostMissing": ["iptables"] }), "testhost-tools").root).toBe("apt-get install iptables");
     });
 
     it("nothing needs root or Go once everything is present, even offline", () => {
@@ -138,6 +153,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
         ["no registry and not root: the offline build cannot run", laptop, { "images.pull": "failed" }, "images/nginx", /make a registry reachable, or run the set-up as root on Debian/],
         ["no registry, a cached root file system but no Go: Traefik cannot be built", laptop, { "images.pull": "failed", "images.cache": { rootfs: true, traefikBinary: false } }, "images/traefik", /building Traefik offline needs Go/],
         ["a root-only way without root is an error that names the root step", buildHost, { root: false }, "docker", /needs root \(start dockerd\)/],
+        ["CI without root: the remote-engine test's missing tools cannot be installed", laptop, { ci: true, "tools.testhostMissing": ["iptables"] }, "testhost-tools", /CI runs as root on Debian/],
     ])("an impossible piece is an error that says what to do: %s", (_name, base, overrides, piece, message) => {
         const d = byPiece(withProbes(base(), overrides), piece);
         expect(d.way).toBe("error");
