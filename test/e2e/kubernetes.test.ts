@@ -122,8 +122,13 @@ function countColors(r: LoadReport): Record<string, number> {
 }
 
 /** Tests that need containers answering: skipped, with the reason, when KWOK plays the node. */
+const NO_REAL_PODS = "KWOK plays the node here (scripts/cluster.sh up says why): no container answers HTTP";
+let skipSaid = false;
 function needsRealPods(ctx: { skip: (note?: string) => void }): void {
-    if (pods !== "real") ctx.skip("KWOK plays the node here (see scripts/cluster.sh up): no container answers HTTP");
+    if (pods === "real") return;
+    if (!skipSaid) console.log(`[skipped] kubernetes.test.ts, the tests that send HTTP requests: ${NO_REAL_PODS}`);
+    skipSaid = true;
+    ctx.skip(NO_REAL_PODS);
 }
 
 beforeAll(async () => {
