@@ -14,18 +14,18 @@
  * engine can pull none of the pinned images, the file is skipped with the reason printed. No root
  * is needed: only starting the loopback mirror is root's (`npm run setup -- --registry`).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson } from "../helpers/load";
 import { ProgramStack, dockerCli, dockerOk } from "../helpers/programStack";
-import { pullable, requirements } from "../helpers/requirements";
+import { lib as libValue, pullable, requirements } from "../helpers/requirements";
 import { ROOT, runId } from "../helpers/toolchain";
 
 const id = runId("bgonline");
 /** What scripts/lib.sh pins and names, read from it so that the test follows the set-up. */
-const lib = (expr: string) => execFileSync("bash", ["-c", `source scripts/lib.sh; echo "${expr}"`], { cwd: ROOT, encoding: "utf8", env: { ...process.env, BLUEGREEN_IMAGE_PREFIX: id } }).trim();
+const lib = (expr: string) => libValue(expr, { ...process.env, BLUEGREEN_IMAGE_PREFIX: id });
 const OFFICIAL = { nginx: lib("$NGINX_IMAGE"), traefik: lib("$TRAEFIK_IMAGE"), python: lib("$PYTHON_IMAGE") };
 const LOCAL = { nginx: lib("$LOCAL_NGINX"), traefik: lib("$LOCAL_TRAEFIK"), demo: lib("$LOCAL_DEMO") };
 const REGISTRY = `http://127.0.0.1:${lib("$REGISTRY_PORT")}`;
