@@ -15,16 +15,15 @@ const settings = readSettings();
 
 const prefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
 
-// Pulumi's Node.js dynamic provider runs the traffic switch (Docker) and the readiness gate
-// (Kubernetes). Declared first, so the engine starts its plugin (a Node.js process of its own)
-// while this program is still loading; as a default provider it would start only when the
-// switch registers, at the very end.
-class DynamicProvider extends pulumi.ProviderResource {
+// The project's own plugin (providers/bluegreen/) runs the traffic switch (Docker) and the
+// readiness gate (Kubernetes). Declared first, so the engine starts it while this program is
+// still loading; as a default provider it would start only when the switch registers, at the end.
+class BluegreenProvider extends pulumi.ProviderResource {
     constructor(name: string) {
-        super("pulumi-nodejs", name, {});
+        super("bluegreen", name, {});
     }
 }
-const switchProvider = new DynamicProvider(`${prefix}-dynamic`);
+const switchProvider = new BluegreenProvider(`${prefix}-bluegreen`);
 
 // Only the chosen platform's module is loaded: each pulls in a large provider SDK
 // (@pulumi/kubernetes alone takes longer to load than the rest of the program), and a switch

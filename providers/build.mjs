@@ -3,34 +3,52 @@
 // launcher that runs it with the Node.js that built it (or the `node` on PATH).
 //
 //   node providers/build.mjs docker 5.2.0 OUT_DIR     → OUT_DIR/pulumi-resource-docker-v5.2.0.tgz
+//
+// The project's own plugin (providers/bluegreen/) is not installed from a tarball: its committed
+// launcher (providers/bluegreen/bin/) runs this to put the bundle beside it, with the version of
+// package.json, atomically (plugins may start side by side):
+//
+//   node providers/build.mjs --bundle bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen.js
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [name, version, outDir] = process.argv.slice(2);
+const here = dirname(fileURLToPath(import.meta.url));
+const bundleOnly = process.argv[2] === "--bundle";
+const [name, version, outDir] = bundleOnly
+    ? [process.argv[3], JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version, process.argv[4]]
+    : process.argv.slice(2);
 if (!name || !version || !outDir) {
-    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR");
+    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR");
     process.exit(2);
 }
-const here = dirname(fileURLToPath(import.meta.url));
-const stage = mkdtempSync(join(tmpdir(), `bluegreen-${name}-`));
-await build({
+const bundle = (outfile, sourcemap) => build({
     entryPoints: [join(here, name, "main.ts")],
-    outfile: join(stage, `pulumi-resource-${name}.js`),
+    outfile,
     bundle: true,
     platform: "node",
     target: "node20",
     format: "cjs",
     minify: false,
-    sourcemap: "inline",
+    sourcemap,
     logLevel: "warning",
     // ssh2's optional native speed-ups: it runs without them.
     external: ["cpu-features", "*.node"],
     define: { [`BLUEGREEN_${name.toUpperCase()}_VERSION`]: JSON.stringify(version) },
 });
+if (bundleOnly) {
+    // No source map: Node.js would parse it at every start, and this plugin's errors are messages.
+    const out = resolve(outDir, `pulumi-resource-${name}.js`);
+    const tmp = `${out}.${process.pid}.tmp`;
+    await bundle(tmp, false);
+    renameSync(tmp, out);
+    process.exit(0);
+}
+const stage = mkdtempSync(join(tmpdir(), `bluegreen-${name}-`));
+await bundle(join(stage, `pulumi-resource-${name}.js`), "inline");
 const launcher = join(stage, `pulumi-resource-${name}`);
 writeFileSync(launcher, `#!/bin/sh
 # bluegreen's stand-in ${name} provider plugin v${version} (see providers/README.md in the project).

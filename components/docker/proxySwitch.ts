@@ -25,7 +25,7 @@ export interface ProxyArgsBase {
     /** Engine address for the traffic switch's docker CLI; the docker CLI's default if unset. */
     dockerHost?: string;
     /**
-     * The provider that runs the switch (Pulumi's Node.js dynamic provider). Declared by the
+     * The provider that runs the switch (the project's own `bluegreen` plugin). Declared by the
      * program before it loads the platform's modules, so the engine starts that plugin while the
      * rest of the program loads instead of after the proxy container is known.
      */

@@ -1,267 +1,14 @@
 /**
  * The traffic switch: the one small resource that decides which color serves live traffic.
  *
- * It owns the proxy's configuration file. On every change it (1) health-gates the color that
- * will be live, from inside the proxy's network, (2) writes the rendered file next to the live
- * one, (3) for nginx, checks it with `nginx -t`, (4) renames it into place (atomic), (5) for
- * nginx, reloads gracefully (Traefik watches the file and swaps routes in process) and
- * (6) waits until the proxy serves the new generation. Any failing step fails the
- * update and leaves the previous file and traffic in place. `read` returns what is really on
- * the proxy, so `pulumi refresh` shows hand edits as drift and the next `up` restores them.
+ * It owns the proxy's configuration file. On every change it health-gates the color that will be
+ * live, checks and installs the rendered file atomically, and waits until the proxy serves it;
+ * any failing step leaves the previous file and traffic in place. Refresh reads what the proxy
+ * really serves. The project's own provider plugin (`providers/bluegreen/`) does the work; this
+ * is the resource the program declares.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { execScript } from "./dockerExec";
 import type { Color, ProxyKind } from "../settings";
-
-/** Polls the proxy's own status URL until it shows the new generation (shared by both kinds). */
-const WAIT_FOR_GENERATION = `
-i=0
-while :; do
-  body=$(curl -s -m 2 "$url" 2>/dev/null || wget -qO- -T 2 "$url" 2>/dev/null || true)
-  case "$body" in *"$expect"*) break ;; esac
-  i=$((i + 1))
-  if [ "$i" -ge 150 ]; then echo "the proxy did not serve generation $generation within 15 s" >&2; exit 67; fi
-  sleep 0.1
-done`;
-
-/** Checks each URL until it answers 2xx; args: retries, interval s, deadline s, URL... */
-export const HEALTH_SCRIPT = `
-retries=$1 interval=$2 deadline=$3; shift 3
-start=$(date +%s)
-for url in "$@"; do
-  n=0
-  while :; do
-    n=$((n + 1))
-    if command -v curl >/dev/null 2>&1; then
-      code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" 2>/dev/null) || true
-    elif out=$(wget -q -O /dev/null -T 5 "$url" 2>&1); then
-      code=2xx # busybox wget (the official Traefik image has no curl) succeeds only on 2xx
-    else
-      code=$(printf '%s' "$out" | sed -n -E 's#.*HTTP/1[.][01] ([0-9]{3}).*#\\1#p' | head -n 1)
-    fi
-    case "$code" in 2??) break ;; esac
-    now=$(date +%s)
-    if [ "$n" -ge "$retries" ] || [ $((now - start)) -ge "$deadline" ]; then
-      echo "$url answered \${code:-000} after $n attempt(s) in $((now - start)) s"
-      exit 1
-    fi
-    sleep "$interval"
-  done
-done
-`;
-
-/** Prints the PIDs of nginx's worker processes (from /proc: the image needs no `ps`). */
-const NGINX_WORKERS = `
-workers() {
-  for p in /proc/[0-9]*; do
-    case "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" in "nginx: worker process"*) echo "\${p#/proc/}" ;; esac
-  done
-}`;
-
-/**
- * Waits until the workers from before the reload have exited. They serve what was in flight
- * when it came, streams included, on the old color, and exit when that is done or when their
- * worker_shutdown_timeout (drainSeconds) closes it: so the switch returns only once the old
- * color has drained, and nothing later in the same `up` (a replaced container of the old
- * color) or after it is removed while it still serves.
- */
-const WAIT_FOR_DRAIN = `
-for pid in $old_workers; do
-  while [ -e "/proc/$pid" ]; do sleep 0.1; done
-done`;
-
-/**
- * Installs stdin as the live nginx.conf; args: config dir, generation, status URL, expected text.
- * nginx -t first, then an atomic rename, a graceful reload, a wait until nginx serves it, and
- * a wait until the old workers have drained.
- */
-export const NGINX_APPLY_SCRIPT = `
-set -eu
-dir=$1 generation=$2 url=$3 expect=$4
-conf="$dir/nginx.conf" next="$dir/.nginx.conf.next" prev="$dir/.nginx.conf.prev"
-umask 022
-cat > "$next"
-if ! out=$(nginx -t -q -c "$next" 2>&1); then
-  rm -f "$next"; echo "nginx -t rejected the rendered configuration: $out" >&2; exit 65
-fi
-[ -f "$conf" ] && cp -p "$conf" "$prev"
-mv -f "$next" "$conf"
-${NGINX_WORKERS}
-old_workers=$(workers)
-if ! out=$(nginx -s reload -c "$conf" 2>&1); then
-  [ -f "$prev" ] && mv -f "$prev" "$conf"
-  echo "nginx reload failed, previous configuration restored: $out" >&2; exit 66
-fi
-${WAIT_FOR_GENERATION}
-${WAIT_FOR_DRAIN}
-`;
-
-/**
- * Installs stdin as Traefik's watched dynamic config; same args. Traefik swaps routes inside
- * the process when the file changes: no restart, no reload, no connection closed. The rendered
- * JSON was built from validated values; the rename makes the watcher see only whole files.
- */
-export const TRAEFIK_APPLY_SCRIPT = `
-set -eu
-dir=$1 generation=$2 url=$3 expect=$4
-conf="$dir/live.yml" next="$dir/.live.yml.next"
-umask 022
-cat > "$next"
-mv -f "$next" "$conf"
-${WAIT_FOR_GENERATION}
-`;
-
-/** Prints the live file and, after a marker line, what the proxy says it serves; args: file, status URL. */
-export const READ_SCRIPT = `
-cat "$1" 2>/dev/null || true
-echo "@@bluegreen-status@@"
-curl -s -m 2 "$2" 2>/dev/null || wget -qO- -T 2 "$2" 2>/dev/null || true
-`;
-
-/** What the switch needs to know about one kind of proxy. */
-export const SWITCH_BACKENDS: Record<ProxyKind, { applyScript: string; servedGeneration: (status: string) => string; expect: (generation: string) => string }> = {
-    nginx: {
-        applyScript: NGINX_APPLY_SCRIPT,
-        servedGeneration: (status) => /"generation":"([0-9a-f]+)"/.exec(status)?.[1] ?? "",
-        expect: (g) => `"generation":"${g}"`,
-    },
-    traefik: {
-        applyScript: TRAEFIK_APPLY_SCRIPT,
-        servedGeneration: (status) => /"service":"(?:blue|green)-([0-9a-f]+)(?:@file)?"/.exec(status)?.[1] ?? "",
-        expect: (g) => `-${g}`,
-    },
-};
-
-export interface SwitchState {
-    /** Which proxy holds the configuration. */
-    kind: ProxyKind;
-    /** Name of the proxy container the configuration lives in. */
-    container: string;
-    /** Engine address for the docker CLI; empty for its default. */
-    dockerHost: string;
-    activeColor: Color;
-    idleColor: Color;
-    /** The image each color runs, for the preview and the pull-request summary. */
-    images: Record<Color, string>;
-    /** The full rendered proxy configuration. */
-    config: string;
-    /** Fingerprint of `config`'s routing, which the proxy reports on `statusUrl`. */
-    generation: string;
-    configFile: string;
-    configDir: string;
-    /** The proxy's own status URL, from inside its container. */
-    statusUrl: string;
-    /** Health URLs of every replica of the active color, as seen from the proxy. */
-    gateUrls: string[];
-    health: { retries: number; intervalSeconds: number; deadlineSeconds: number };
-    /** Bound of the drain after a switch (nginx's worker_shutdown_timeout); absent in older state. */
-    drainSeconds?: number;
-    /** The generation nginx really served when last read (drift when it differs). */
-    servedGeneration?: string;
-}
-
-/** Exit status of GATED_APPLY when the gate, not the apply, failed. */
-const GATE_FAILED = 75;
-
-/**
- * The gate and the apply in one `docker exec` (each exec costs a round trip to the engine and
- * a process start): args are the apply's four, then the gate's. The gate runs first, in a
- * subshell that cannot read the config on stdin; if it fails, nothing is written.
- */
-export const gatedApplyScript = (applyScript: string) => `
-a1=$1 a2=$2 a3=$3 a4=$4; shift 4
-if ! gate_out=$(exec </dev/null; ${HEALTH_SCRIPT}); then echo "$gate_out"; exit ${GATE_FAILED}; fi
-set -- "$a1" "$a2" "$a3" "$a4"
-${applyScript}
-`;
-
-function gateError(s: SwitchState, out: string): Error {
-    const why = out.trim().split("\n").pop();
-    return new Error(
-        `health gate: ${s.activeColor} is not healthy, so traffic was not moved to it: ${why}. ` +
-            `Fix ${s.activeColor} (or set activeColor back) and run \`pulumi up\` again.`,
-    );
-}
-
-/**
- * Installs the rendered config, after health-gating the live color when `gated`. Either step
- * failing fails the whole and leaves the previous file and traffic in place.
- */
-async function apply(s: SwitchState, gated: boolean): Promise<void> {
-    const k = SWITCH_BACKENDS[s.kind];
-    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation)];
-    const gateArgs = [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls];
-    const r = await execScript(s.container, gated ? gatedApplyScript(k.applyScript) : k.applyScript, gated ? [...applyArgs, ...gateArgs] : applyArgs, {
-        stdin: s.config,
-        dockerHost: s.dockerHost,
-        timeoutMs: 60_000 + (s.drainSeconds ?? 30) * 1000 + (gated ? (s.health.deadlineSeconds + 30) * 1000 : 0),
-    });
-    if (gated && r.code === GATE_FAILED) throw gateError(s, r.stdout || r.stderr || `exit ${r.code}`);
-    if (r.code !== 0) {
-        throw new Error(`traffic switch on ${s.container} failed, traffic stays where it was: ${(r.stderr || r.stdout).trim()}`);
-    }
-}
-
-async function readLive(s: SwitchState): Promise<{ config: string; servedGeneration: string }> {
-    const r = await execScript(s.container, READ_SCRIPT, [s.configFile, s.statusUrl], {
-        dockerHost: s.dockerHost,
-        timeoutMs: 30_000,
-    });
-    if (r.code !== 0) return { config: "", servedGeneration: "" };
-    const [config, status = ""] = r.stdout.split("@@bluegreen-status@@\n");
-    return { config, servedGeneration: SWITCH_BACKENDS[s.kind].servedGeneration(status) };
-}
-
-function outputs(s: SwitchState): SwitchState {
-    return { ...s, servedGeneration: s.generation };
-}
-
-const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-
-/** Compares what decides routing; the gate settings alone never need a new apply. */
-function routingChanged(olds: SwitchState, news: SwitchState): boolean {
-    return (
-        olds.config !== news.config ||
-        olds.container !== news.container ||
-        (olds.servedGeneration ?? news.generation) !== news.generation
-    );
-}
-
-const provider: pulumi.dynamic.ResourceProvider = {
-    async diff(_id: string, olds: SwitchState, news: SwitchState): Promise<pulumi.dynamic.DiffResult> {
-        const changes = routingChanged(olds, news) || olds.activeColor !== news.activeColor ||
-            differs(olds.images, news.images) || differs(olds.health, news.health) || differs(olds.gateUrls, news.gateUrls);
-        return { changes, replaces: [], deleteBeforeReplace: false };
-    },
-
-    async create(inputs: SwitchState): Promise<pulumi.dynamic.CreateResult> {
-        await apply(inputs, true);
-        return { id: `${inputs.container}/traffic`, outs: outputs(inputs) };
-    },
-
-    async update(_id: string, olds: SwitchState, news: SwitchState): Promise<pulumi.dynamic.UpdateResult> {
-        if (!routingChanged(olds, news)) return { outs: { ...news, servedGeneration: olds.servedGeneration ?? news.generation } };
-        // The gate guards what live traffic will reach: run it whenever the live color or its
-        // replicas change. A change of the idle color alone (a new version on preview) is not gated.
-        const liveTargetChanged =
-            olds.activeColor !== news.activeColor ||
-            differs(olds.gateUrls, news.gateUrls) ||
-            olds.container !== news.container;
-        // Old workers keep the drainSeconds of the file they started with: wait for the longer.
-        await apply({ ...news, drainSeconds: Math.max(news.drainSeconds ?? 30, olds.drainSeconds ?? 30) }, liveTargetChanged);
-        return { outs: outputs(news) };
-    },
-
-    async read(id: string, props: SwitchState): Promise<pulumi.dynamic.ReadResult> {
-        const live = await readLive(props);
-        return { id, props: { ...props, config: live.config, servedGeneration: live.servedGeneration } };
-    },
-
-    async delete(): Promise<void> {
-        // Nothing to undo: the proxy that holds the file is deleted with the stack, and a switch
-        // removed on its own leaves traffic where it is rather than cutting it.
-    },
-};
 
 export interface TrafficSwitchArgs {
     kind: ProxyKind;
@@ -279,29 +26,29 @@ export interface TrafficSwitchArgs {
     drainSeconds: number;
 }
 
-/** The type every Pulumi dynamic resource gets when its constructor names none. */
-export const LEGACY_DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
 /** The switch's type in previews, plans and state. */
-export const TRAFFIC_SWITCH_TYPE = "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch";
+export const TRAFFIC_SWITCH_TYPE = "bluegreen:docker:TrafficSwitch";
+/**
+ * What the switch was before the project had its own plugin: a Pulumi Node.js dynamic resource,
+ * first with the generic type, then with a type of its own. A stack made then updates its switch
+ * in place (the aliases match it; the plugin accepts the dynamic provider's state), never replaces it.
+ */
+export const DYNAMIC_SWITCH_TYPES = ["pulumi-nodejs:dynamic/bluegreen:TrafficSwitch", "pulumi-nodejs:dynamic:Resource"];
 
 /** Moves live traffic to `activeColor` once that color passes its health gate. */
-export class TrafficSwitch extends pulumi.dynamic.Resource {
+export class TrafficSwitch extends pulumi.CustomResource {
     /** The color that serves live traffic. */
     declare public readonly activeColor: pulumi.Output<Color>;
-    /** The generation nginx served when the switch last applied or read it. */
+    /** The generation the proxy served when the switch last applied or read it. */
     declare public readonly servedGeneration: pulumi.Output<string>;
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.CustomResourceOptions) {
         const idle = pulumi.output(args.activeColor).apply((c) => (c === "blue" ? "green" : "blue"));
         super(
-            provider,
+            TRAFFIC_SWITCH_TYPE,
             name,
             { ...args, dockerHost: args.dockerHost ?? "", idleColor: idle, servedGeneration: undefined },
-            // Stacks made before the switch had a type of its own know it as a plain dynamic
-            // resource: the alias makes their next `up` update it in place, never replace it.
-            { ...opts, aliases: [...(opts?.aliases ?? []), { type: LEGACY_DYNAMIC_TYPE }] },
-            "bluegreen",
-            "TrafficSwitch",
+            { ...opts, aliases: [...(opts?.aliases ?? []), ...DYNAMIC_SWITCH_TYPES.map((type) => ({ type }))] },
         );
     }
 }

@@ -38,7 +38,7 @@ const SWITCH = "pulumi-nodejs:dynamic:Resource";
  * The switch got a type of its own after the recordings were made (an alias keeps existing
  * stacks' switch: docker-switch.test.ts checks it); its plans are compared under the recorded type.
  */
-const RENAMED: Record<string, string> = { "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch": SWITCH };
+const RENAMED: Record<string, string> = { "bluegreen:docker:TrafficSwitch": SWITCH };
 const CONTAINER = "docker:index/container:Container";
 
 /**

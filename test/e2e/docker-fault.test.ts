@@ -284,7 +284,7 @@ describe("faults, on the program", () => {
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
         expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
         const json = previewJson();
-        expect(changes(json)).toEqual([`update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`]);
+        expect(changes(json)).toEqual([`update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`]);
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
@@ -375,7 +375,7 @@ describe("faults, on the program", () => {
         await p.set({ proxyPort: String(live), previewPort: String(preview) });
         const json = previewJson();
         // The switch shows as an update while the new container's outputs are unknown in the preview.
-        expect(changes(json).filter((c) => !c.startsWith("update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::"))).toEqual([
+        expect(changes(json).filter((c) => !c.startsWith("update bluegreen:docker:TrafficSwitch::"))).toEqual([
             `replace docker:index/container:Container::${p.prefix}-proxy`,
         ]);
         const up = await p.up();
@@ -400,7 +400,7 @@ describe("faults, on the program", () => {
         await p.set({ proxyImage: RETAGGED_PROXY });
         const json = previewJson();
         // The switch shows as an update while the new container's outputs are unknown in the preview.
-        expect(changes(json).filter((c) => !c.startsWith("update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::"))).toEqual([
+        expect(changes(json).filter((c) => !c.startsWith("update bluegreen:docker:TrafficSwitch::"))).toEqual([
             `replace docker:index/container:Container::${p.prefix}-proxy`,
         ]);
         const load = new LoadGenerator(p.url, 240, ["fresh", "keepalive"]);

@@ -61,7 +61,7 @@ describe("the smoke test on a real Docker engine", () => {
         const json = JSON.parse(out);
         expect(changes(json)).toEqual([
             `replace ${SMOKE}::${smokeName()}`,
-            `update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`,
+            `update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`,
         ]);
         expect(summarizePreview(json).text).toBe(
             "Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); smoke test first: GET / must answer 200 from green; environments unchanged",

@@ -75,7 +75,7 @@ describe("the program on a real Docker engine", () => {
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
         // The pull-request summary, from the CLI's own JSON output...
         const json = previewJson("preview-switch");
-        expect(changes(json)).toEqual(["update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::" + `${p.prefix}-proxy-switch`]);
+        expect(changes(json)).toEqual(["update bluegreen:docker:TrafficSwitch::" + `${p.prefix}-proxy-switch`]);
         const summary = summarizePreview(json);
         expect(summary.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
         // ...and the script the pull-request workflow pipes it through.
@@ -129,7 +129,7 @@ describe("the program on a real Docker engine", () => {
     });
 
     it("a stack whose switch still has the generic dynamic type (made before it had its own) keeps it: no replacement", async () => {
-        const NEW = "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch";
+        const NEW = "bluegreen:docker:TrafficSwitch";
         const OLD = "pulumi-nodejs:dynamic:Resource";
         const exported = p.cli(["stack", "export"]);
         const id = JSON.parse(exported).deployment.resources.find((r: { type: string }) => r.type === NEW).id;
@@ -144,7 +144,7 @@ describe("the program on a real Docker engine", () => {
     });
 
     it("a stack whose switch runs on the default dynamic provider (made before the program declared its own) keeps its switch: no replacement", async () => {
-        const TYPE = "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch";
+        const TYPE = "bluegreen:docker:TrafficSwitch";
         const exported = p.cli(["stack", "export"]);
         const resources = JSON.parse(exported).deployment.resources as { urn: string; type: string; id: string; provider?: string }[];
         const explicit = resources.find((r) => r.type === "pulumi:providers:pulumi-nodejs")!;
@@ -173,7 +173,7 @@ describe("the program on a real Docker engine", () => {
         expect(changes(json)).toEqual([
             `replace docker:index/container:Container::${p.prefix}-green-0`,
             // The switch records each color's image (for the PR summary); nothing is re-applied.
-            `update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`,
+            `update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`,
         ].sort());
         expect(summarizePreview(json).text).toBe(
             `Traffic: stays on blue (bluegreen/demo:1.0.0); other changes: replace docker:index/container:Container ${p.prefix}-green-0 (image, labels)`,

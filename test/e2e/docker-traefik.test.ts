@@ -84,7 +84,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         expect(pre.changeSummary).toEqual({ same: 10, update: 1 });
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         const json = previewJson();
-        expect(changes(json)).toEqual([`update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::${p.prefix}-proxy-switch`]);
+        expect(changes(json)).toEqual([`update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`]);
         expect(summarizePreview(json).text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
     });
@@ -226,7 +226,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         const containers = p.containers().filter((c) => c !== oldProxy);
         await p.set({ proxyImage: RETAGGED_PROXY });
         // The switch shows as an update while the new container's outputs are unknown in the preview.
-        expect(changes(previewJson()).filter((c) => !c.startsWith("update pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::"))).toEqual([
+        expect(changes(previewJson()).filter((c) => !c.startsWith("update bluegreen:docker:TrafficSwitch::"))).toEqual([
             `replace docker:index/container:Container::${p.prefix}-proxy`,
         ]);
 

@@ -51,7 +51,7 @@ describe("the Docker stack", () => {
             "docker:index/container:Container::bg-test-proxy",
             "docker:index/volume:Volume::bg-test-proxy-config",
             "docker:index/network:Network::bg-test-net",
-            "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::bg-test-proxy-switch",
+            "bluegreen:docker:TrafficSwitch::bg-test-proxy-switch",
         ]));
     });
 
@@ -87,7 +87,7 @@ describe("the Docker stack", () => {
             const normalise = (s: string) => s.replace(/10\.9\.0\.\d+/g, "IP").replace(/generation[^\n]*/g, "");
             return normalise(strip(b.get(k)!)) !== normalise(strip(g.get(k)!));
         });
-        expect(changed).toEqual(["pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::bg-test-proxy-switch"]);
+        expect(changed).toEqual(["bluegreen:docker:TrafficSwitch::bg-test-proxy-switch"]);
         const sb = theSwitch(blue.resources).inputs;
         const sg = theSwitch(green.resources).inputs;
         expect([sb.activeColor, sg.activeColor]).toEqual(["blue", "green"]);

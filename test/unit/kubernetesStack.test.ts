@@ -48,7 +48,7 @@ describe("the Kubernetes stack", () => {
         expect(names(blue.resources)).toEqual(expect.arrayContaining([
             `${DEPLOYMENT}::bg-k8s-blue`, `${DEPLOYMENT}::bg-k8s-green`,
             `${SERVICE}::bg-k8s-production`, `${SERVICE}::bg-k8s-preview`,
-            "pulumi-nodejs:dynamic/bluegreen:DeploymentReadyGate::bg-k8s-gate",
+            "bluegreen:kubernetes:DeploymentReadyGate::bg-k8s-gate",
         ]));
     });
 
@@ -78,9 +78,9 @@ describe("the Kubernetes stack", () => {
         const strip = (r: Registered) => JSON.stringify(r.inputs, (k, v) => (k === "__provider" ? undefined : v));
         const changed = blue.resources.filter((r) => strip(r) !== strip(g.get(key(r))!)).map(key).sort();
         expect(changed).toEqual([
-            `${SERVICE}::bg-k8s-preview`, `${SERVICE}::bg-k8s-production`, "pulumi-nodejs:dynamic/bluegreen:DeploymentReadyGate::bg-k8s-gate",
+            `${SERVICE}::bg-k8s-preview`, `${SERVICE}::bg-k8s-production`, "bluegreen:kubernetes:DeploymentReadyGate::bg-k8s-gate",
         ].sort());
-        const gate = find(green.resources, "pulumi-nodejs:dynamic/bluegreen:DeploymentReadyGate", "bg-k8s-gate").inputs;
+        const gate = find(green.resources, "bluegreen:kubernetes:DeploymentReadyGate", "bg-k8s-gate").inputs;
         expect(gate).toMatchObject({ activeColor: "green", namespace: "default", deadlineSeconds: 60 });
     });
 

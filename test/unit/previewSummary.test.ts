@@ -50,7 +50,7 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
     it("reports traffic as unchanged when the switch has nothing to change (a same step carries no state)", () => {
         const s = summarizePreview({
             steps: [
-                { op: "same", urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:NginxProxy$pulumi-nodejs:dynamic/bluegreen:TrafficSwitch::bluegreen-dev-proxy-switch" },
+                { op: "same", urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:NginxProxy$bluegreen:docker:TrafficSwitch::bluegreen-dev-proxy-switch" },
                 { op: "replace", urn: "urn:pulumi:dev::bluegreen::bluegreen:docker:ColorEnvironment$docker:index/container:Container::bluegreen-dev-green-0", diffReasons: ["envs"] },
             ],
         } as any);

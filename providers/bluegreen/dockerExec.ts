@@ -6,7 +6,7 @@
  * Values never reach a shell unquoted: scripts are fixed strings of this module's callers, and
  * every value is a separate argv entry (`sh -c SCRIPT sh ARG...`) or stdin.
  */
-import type * as childProcess from "node:child_process";
+import { spawn } from "node:child_process";
 
 export interface ExecResult {
     code: number;
@@ -25,9 +25,6 @@ export interface ExecOptions {
 
 /** Runs `docker ARGS...` and collects its output; never throws for a non-zero exit. */
 export function docker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    // Required here, not imported at the top: this function is serialized into Pulumi's dynamic
-    // provider, and a bare `require` of a built-in survives that in every runtime (ts-node, vitest).
-    const { spawn } = require("child_process") as typeof childProcess;
     return new Promise((resolve, reject) => {
         const env = { ...process.env };
         if (opts.dockerHost) env.DOCKER_HOST = opts.dockerHost;
