@@ -37,13 +37,19 @@ function platformStack(): StackOutputs {
     const { dockerStack } = require("./stacks/docker") as typeof import("./stacks/docker");
     return dockerStack(prefix, settings, { dockerHost: new pulumi.Config("docker").get("host"), switchProvider });
 }
-const out = platformStack();
 
-export const activeColor = out.activeColor;
-export const idleColor = out.idleColor;
-export const url = out.url;
-export const previewUrl = out.previewUrl;
-export const blueImage = out.images.blue;
-export const greenImage = out.images.green;
-
-Error.stackTraceLimit = stackTraceLimit;
+// Loading the platform's module blocks Node.js for a few hundred milliseconds. Waiting for the
+// next turn of the event loop first lets the SDK send the provider's registration, so the engine
+// starts the plugin while the module loads rather than after it.
+export = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const out = platformStack();
+    Error.stackTraceLimit = stackTraceLimit;
+    return {
+        activeColor: out.activeColor,
+        idleColor: out.idleColor,
+        url: out.url,
+        previewUrl: out.previewUrl,
+        blueImage: out.images.blue,
+        greenImage: out.images.green,
+    };
+});
