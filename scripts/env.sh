@@ -13,6 +13,6 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 # Node's on-disk compile cache for every Node.js process Pulumi starts here (the program, the
-# dynamic provider that runs the switch, Node plugins): a switch starts about 0.3 s sooner.
+# project's bluegreen plugin and the Node.js stand-ins): a switch starts about 0.3 s sooner.
 export NODE_COMPILE_CACHE="\${NODE_COMPILE_CACHE:-$BLUEGREEN_CACHE/node-compile-cache}"
 ENV

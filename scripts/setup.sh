@@ -253,8 +253,10 @@ MOD
   rm -rf "$w"
 }
 
-# The engine runs Pulumi dynamic providers (the traffic switch is one) through this script,
-# which the CLI's release archive ships next to `pulumi`; here it comes from the npm package.
+# The engine runs Pulumi dynamic providers through this script, which the CLI's release archive
+# ships next to `pulumi`; here it comes from the npm package. The program has none since the switch
+# moved to providers/bluegreen/, but a stack made before that holds one: `pulumi refresh` of such a
+# stack, before its first `up` with this version, still runs the old switch through it.
 install_dynamic_provider_shim() {
   [[ "${PLAN[pulumi]}" == installed ]] && return 0 # the installed CLI ships its own
   local out; out="$(pulumi_dir)/bin"

@@ -70,7 +70,7 @@ describe("the program on a real Docker engine", () => {
         await p.setColor("green");
         const pre = await p.stack.preview({ diff: true });
         expect(pre.changeSummary).toEqual({ same: 10, update: 1 });
-        expect(pre.stdout).toMatch(/~ pulumi-nodejs:dynamic\/bluegreen:TrafficSwitch: \(update\)/);
+        expect(pre.stdout).toMatch(/~ bluegreen:docker:TrafficSwitch: \(update\)/);
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
         // The pull-request summary, from the CLI's own JSON output...
@@ -128,40 +128,54 @@ describe("the program on a real Docker engine", () => {
         expect((await p.up()).summary.resourceChanges).toEqual({ same: 10, update: 1 });
     });
 
-    it("a stack whose switch still has the generic dynamic type (made before it had its own) keeps it: no replacement", async () => {
-        const NEW = "bluegreen:docker:TrafficSwitch";
-        const OLD = "pulumi-nodejs:dynamic:Resource";
-        const exported = p.cli(["stack", "export"]);
-        const id = JSON.parse(exported).deployment.resources.find((r: { type: string }) => r.type === NEW).id;
-        p.cli(["stack", "import"], { input: exported.replaceAll(NEW, OLD) });
-        expect(p.cli(["stack", "export"])).not.toContain(NEW);
-        const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 11 });
-        await p.up();
-        const after = JSON.parse(p.cli(["stack", "export"])).deployment.resources.filter((r: { type: string }) => r.type === NEW);
-        expect(after.map((r: { id: string }) => r.id)).toEqual([id]);
-        expect((await getJson(p.url)).json.color).toBe("blue");
-    });
-
-    it("a stack whose switch runs on the default dynamic provider (made before the program declared its own) keeps its switch: no replacement", async () => {
+    // Stacks made before the project had its own plugin hold the switch as a Pulumi Node.js dynamic
+    // resource: first with the generic type on the engine's default dynamic provider, later with a
+    // type of its own on a dynamic provider the program declared. The state below is what those
+    // programs stored (their provider, type and `__provider` property), made from this stack's own.
+    it.each([
+        { era: "a type of its own, on the program's dynamic provider", type: "pulumi-nodejs:dynamic/bluegreen:TrafficSwitch", provider: "-dynamic" },
+        { era: "the generic type, on the default dynamic provider", type: "pulumi-nodejs:dynamic:Resource", provider: "default" },
+    ])("a stack whose switch is a dynamic resource ($era) keeps its switch: updated in place, never replaced, traffic untouched", async ({ type, provider }) => {
         const TYPE = "bluegreen:docker:TrafficSwitch";
-        const exported = p.cli(["stack", "export"]);
-        const resources = JSON.parse(exported).deployment.resources as { urn: string; type: string; id: string; provider?: string }[];
-        const explicit = resources.find((r) => r.type === "pulumi:providers:pulumi-nodejs")!;
-        expect(explicit.urn).toMatch(/::bluegreen-[^:]+-dynamic$/);
+        type Res = { urn: string; type: string; id: string; provider?: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+        const exported = JSON.parse(p.cli(["stack", "export"]));
+        const resources = exported.deployment.resources as Res[];
+        const own = resources.find((r) => r.type === "pulumi:providers:bluegreen")!;
         const sw = resources.find((r) => r.type === TYPE)!;
-        expect(sw.provider).toBe(`${explicit.urn}::${explicit.id}`);
-        // What an older program left: the same provider, as the engine's default one.
-        const defaultUrn = explicit.urn.replace(/::[^:]+$/, "::default");
-        p.cli(["stack", "import"], { input: exported.replaceAll(explicit.urn, defaultUrn) });
-        const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 10, create: 1 });
-        const up = await p.up();
-        expect(up.summary.resourceChanges).toEqual({ same: 10, create: 1 });
-        const after = JSON.parse(p.cli(["stack", "export"])).deployment.resources as { urn: string; type: string; id: string; provider?: string }[];
+        expect(sw.provider).toBe(`${own.urn}::${own.id}`);
+        const dynamicUrn = own.urn.replace("pulumi:providers:bluegreen::", "pulumi:providers:pulumi-nodejs::").replace(/::[^:]+$/, provider === "default" ? "::default" : `::${p.prefix}-dynamic`);
+        own.urn = dynamicUrn;
+        own.type = "pulumi:providers:pulumi-nodejs";
+        sw.provider = `${dynamicUrn}::${own.id}`;
+        sw.type = type;
+        sw.urn = sw.urn.replace(TYPE, type);
+        const serialized = "exports.handler = __f0;\n// the dynamic provider's code, as the SDK serialized it";
+        sw.inputs = { __provider: serialized, ...sw.inputs };
+        sw.outputs = { __provider: serialized, ...sw.outputs };
+        p.cli(["stack", "import"], { input: JSON.stringify(exported) });
+        expect(p.cli(["stack", "export"])).not.toContain(TYPE);
+
+        const pre = previewJson();
+        // The program's own dynamic provider is deleted; the engine drops its unused default one
+        // from the state without a step.
+        expect(changes(pre)).toEqual([
+            `create pulumi:providers:bluegreen::${p.prefix}-bluegreen`,
+            ...(provider === "default" ? [] : [`delete pulumi:providers:pulumi-nodejs::${p.prefix}-dynamic`]),
+        ].sort());
+        const { result, report } = await p.upUnderLoad("blue", "blue");
+        expect(result.summary.result).toBe("succeeded");
+        expectOnly(report, "blue");
+        const after = JSON.parse(p.cli(["stack", "export"])).deployment.resources as Res[];
         const afterSwitch = after.find((r) => r.type === TYPE)!;
         expect(afterSwitch.id).toBe(sw.id);
-        expect(afterSwitch.provider).toMatch(/::bluegreen-[^:]+-dynamic::/);
+        expect(afterSwitch.provider).toMatch(new RegExp(`::pulumi:providers:bluegreen::${p.prefix}-bluegreen::`));
+        expect(after.filter((r) => r.type === "pulumi:providers:pulumi-nodejs")).toEqual([]);
+        // The next switch runs on the project's plugin.
+        await p.setColor("green");
+        expect((await p.up()).summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect((await getJson(p.url)).json.color).toBe("green");
+        await p.setColor("blue");
+        await p.up();
         expect((await getJson(p.url)).json.color).toBe("blue");
     });
 
