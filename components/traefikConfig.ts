@@ -33,6 +33,9 @@ export function traefikArgs(): string[] {
     ];
 }
 
+/** The transport of both colors' services. */
+const COLOR_TRANSPORT = "colors";
+
 /** The dynamic configuration as JSON, which is valid YAML for Traefik's file provider. */
 export function renderTraefikConfig(input: NginxConfigInput): string {
     const generation = generationOf(input);
@@ -42,6 +45,7 @@ export function renderTraefikConfig(input: NginxConfigInput): string {
             // The color's network alias: Traefik resolves it through Docker's DNS when it dials.
             servers: [{ url: `http://${checkTarget(input.targets[c])}` }],
             passHostHeader: true,
+            serversTransport: COLOR_TRANSPORT,
         },
     });
     const config = {
@@ -54,6 +58,9 @@ export function renderTraefikConfig(input: NginxConfigInput): string {
                 [`blue-${generation}`]: service("blue"),
                 [`green-${generation}`]: service("green"),
             },
+            // No connection to a color is kept for reuse (as nginx here): each connection is one
+            // request in flight, which is what the switch counts while the old color drains.
+            serversTransports: { [COLOR_TRANSPORT]: { maxIdleConnsPerHost: -1 } },
         },
     };
     return `# Rendered by bluegreen; \`pulumi up\` owns this file. active: ${input.activeColor}\n${JSON.stringify(config, null, 2)}\n`;

@@ -13,13 +13,14 @@
  * program declares the resource with `components/docker/trafficSwitch.ts`.
  */
 import type { Color, ProxyKind } from "../../components/settings";
+import { TRAEFIK_API_PORT, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT } from "../../components/traefikConfig";
 import type { DiffKind, DiffResult } from "../shared/grpcProvider";
 import { execScript } from "./dockerExec";
 
-/** Polls the proxy's own status URL until it shows the new generation (shared by both kinds). */
-const WAIT_FOR_GENERATION = `
+/** Polls the proxy's own status URL until it shows the new generation (shared by both kinds); runs `each` before every poll. */
+const waitForGeneration = (each = "") => `
 i=0
-while :; do
+while :; do${each}
   body=$(curl -s -m 2 "$url" 2>/dev/null || wget -qO- -T 2 "$url" 2>/dev/null || true)
   case "$body" in *"$expect"*) break ;; esac
   i=$((i + 1))
@@ -95,23 +96,59 @@ if ! out=$(nginx -s reload -c "$conf" 2>&1); then
   [ -f "$prev" ] && mv -f "$prev" "$conf"
   echo "nginx reload failed, previous configuration restored: $out" >&2; exit 66
 fi
-${WAIT_FOR_GENERATION}
+${waitForGeneration()}
 ${WAIT_FOR_DRAIN}
 `;
 
+/** A port as /proc/net/tcp writes it (4 hex digits, upper case). */
+const procPort = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+
 /**
- * Installs stdin as Traefik's watched dynamic config; same args. Traefik swaps routes inside
- * the process when the file changes: no restart, no reload, no connection closed. The rendered
- * JSON was built from validated values; the rename makes the watcher see only whole files.
+ * Prints Traefik's connections to the colors, one per line (local-remote, as /proc/net/tcp has
+ * them): established, not on one of its own listeners and not to loopback (the switch's own
+ * requests to the API). The program's transport never reuses a connection to a color, so each
+ * is one request in flight. /proc and awk: the official (busybox) and the Debian image have both.
+ */
+const TRAEFIK_IN_FLIGHT = `
+in_flight() {
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "01" {
+    n = split($2, l, ":"); lp = l[n]
+    if (lp == "${procPort(TRAEFIK_LIVE_PORT)}" || lp == "${procPort(TRAEFIK_PREVIEW_PORT)}" || lp == "${procPort(TRAEFIK_API_PORT)}") next
+    if ($3 ~ /^0100007F:/ || $3 ~ /^0000000000000000FFFF00000100007F:/ || $3 ~ /^00000000000000000000000001000000:/) next
+    print $2 "-" $3
+  }'
+}`;
+
+/**
+ * Installs stdin as Traefik's watched dynamic config; args: the four of nginx's, then drainSeconds.
+ * Traefik swaps routes inside the process when the file changes: no restart, no reload, no
+ * connection closed. The rendered JSON was built from validated values; the rename makes the
+ * watcher see only whole files. Then the drain: the requests Traefik had in flight until it
+ * served the new routes keep the old color's handler until they end, and Traefik cannot bound
+ * them (README, "Long-lived connections"); the switch waits until they have ended, or for
+ * drainSeconds, so that nothing later in the same \`up\` (the old color's replaced containers) or
+ * after it retires the old color while they run.
  */
 export const TRAEFIK_APPLY_SCRIPT = `
 set -eu
-dir=$1 generation=$2 url=$3 expect=$4
+dir=$1 generation=$2 url=$3 expect=$4 drain=$5
 conf="$dir/live.yml" next="$dir/.live.yml.next"
 umask 022
 cat > "$next"
+${TRAEFIK_IN_FLIGHT}
+old=$(in_flight)
 mv -f "$next" "$conf"
-${WAIT_FOR_GENERATION}
+# What is in flight until Traefik serves the new routes may be on the old color.
+${waitForGeneration(`\n  old="$old $(in_flight)"`)}
+cs() { read -r up _ < /proc/uptime; echo "\${up%.*}\${up#*.}"; } # centiseconds since boot
+end=$(( $(cs) + drain * 100 ))
+while [ "$(cs)" -lt "$end" ]; do
+  now=" $(echo $(in_flight)) "
+  left=0
+  for c in $old; do case "$now" in *" $c "*) left=1; break ;; esac; done
+  [ "$left" = 0 ] && break
+  sleep 0.2
+done
 `;
 
 /** Prints the live file and, after a marker line, what the proxy says it serves; args: file, status URL. */
@@ -168,13 +205,13 @@ const GATE_FAILED = 75;
 
 /**
  * The gate and the apply in one `docker exec` (each exec costs a round trip to the engine and
- * a process start): args are the apply's four, then the gate's. The gate runs first, in a
+ * a process start): args are the apply's five, then the gate's. The gate runs first, in a
  * subshell that cannot read the config on stdin; if it fails, nothing is written.
  */
 export const gatedApplyScript = (applyScript: string) => `
-a1=$1 a2=$2 a3=$3 a4=$4; shift 4
+a1=$1 a2=$2 a3=$3 a4=$4 a5=$5; shift 5
 if ! gate_out=$(exec </dev/null; ${HEALTH_SCRIPT}); then echo "$gate_out"; exit ${GATE_FAILED}; fi
-set -- "$a1" "$a2" "$a3" "$a4"
+set -- "$a1" "$a2" "$a3" "$a4" "$a5"
 ${applyScript}
 `;
 
@@ -192,7 +229,7 @@ function gateError(s: SwitchState, out: string): Error {
  */
 async function apply(s: SwitchState, gated: boolean): Promise<void> {
     const k = SWITCH_BACKENDS[s.kind];
-    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation)];
+    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation), String(s.drainSeconds ?? 30)];
     const gateArgs = [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls];
     const r = await execScript(s.container, gated ? gatedApplyScript(k.applyScript) : k.applyScript, gated ? [...applyArgs, ...gateArgs] : applyArgs, {
         stdin: s.config,

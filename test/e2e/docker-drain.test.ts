@@ -145,16 +145,18 @@ describe.each<ProxyKind>(["nginx", "traefik"])("streams across a switch, %s prox
             expect(died!).toBeGreaterThanOrEqual(stream.endedAt! - 100);
             expect(upEnd).toBeGreaterThanOrEqual(stream.endedAt! - 100);
         } else {
-            // Traefik: no way to know when its in-flight requests to the old color end, so the
-            // switch does not wait; the replaced container is stopped right after the switch and
-            // the demo app ends its stream cleanly on SIGTERM ("shutdown"), before drainSeconds.
+            // Traefik cannot close the stream, but the switch waits while it runs, up to
+            // drainSeconds: the old container is stopped only then, and the demo app ends its
+            // stream cleanly on SIGTERM ("shutdown").
             expect(stream.ending).toBe("clean");
             expect(stream.end?.reason).toBe("shutdown");
+            expect(died! - sw.at).toBeGreaterThanOrEqual(DRAIN * 1000 - 500);
+            expect(stream.endedAt! - sw.at).toBeLessThanOrEqual(DRAIN * 1000 + MARGIN_MS);
             expect(Math.abs(stream.endedAt! - died!)).toBeLessThan(1500);
         }
     });
 
-    it(`a plain switch with drainSeconds ${DRAIN}: ${kind === "nginx" ? "nginx closes the old color's stream within drainSeconds" : "Traefik keeps serving it on the old color past drainSeconds"}`, async () => {
+    it(`a plain switch with drainSeconds ${DRAIN}: ${kind === "nginx" ? "nginx closes the old color's stream within drainSeconds" : "Traefik keeps serving it on the old color past drainSeconds, and the switch waits for it drainSeconds"}`, async () => {
         // Blue is live. Switch to green; blue stays up as the idle color.
         const { stream, upStart, upEnd, watch } = await streamAcrossUp(p, "blue", { activeColor: "green" }, 300);
         const sw = watch.switchTo("green");
@@ -170,9 +172,12 @@ describe.each<ProxyKind>(["nginx", "traefik"])("streams across a switch, %s prox
             expect(stream.events.filter((e) => e.at > switchedAt).length).toBeGreaterThanOrEqual(((DRAIN * 1000 - 1000) / 150) * 0.7);
             expect(upEnd).toBeGreaterThanOrEqual(stream.endedAt! - 100);
         } else {
-            // Traefik swaps handlers in process; a request in flight keeps the old one until it ends.
+            // Traefik swaps handlers in process; a request in flight keeps the old one until it
+            // ends. The switch waited for it for drainSeconds, then returned with it still open.
             expect(stream.ending).toBe("open");
             expect(stream.events.filter((e) => e.at > deadline).length).toBeGreaterThanOrEqual(5);
+            expect(upEnd - sw.after).toBeGreaterThanOrEqual(DRAIN * 1000 - 300);
+            expect(upEnd - sw.at).toBeLessThanOrEqual(DRAIN * 1000 + MARGIN_MS);
             stream.close();
         }
     });

@@ -18,6 +18,15 @@ describe("renderTraefikConfig", () => {
         expect(conf.http.services[`green-${g}`].loadBalancer.servers).toEqual([{ url: "http://green:9000" }]);
     });
 
+    it("keeps no connection to a color for reuse, so that each one is a request in flight (what the switch's drain counts)", () => {
+        const g = generationOf({ activeColor: "blue", targets });
+        const conf = parse(renderTraefikConfig({ activeColor: "blue", targets }));
+        const transport = conf.http.services[`blue-${g}`].loadBalancer.serversTransport;
+        expect(conf.http.services[`green-${g}`].loadBalancer.serversTransport).toBe(transport);
+        // Traefik: "If negative, disables connection reuse."
+        expect(conf.http.serversTransports[transport]).toEqual({ maxIdleConnsPerHost: -1 });
+    });
+
     it("swaps the routers' services when green is active", () => {
         const g = generationOf({ activeColor: "green", targets });
         const conf = parse(renderTraefikConfig({ activeColor: "green", targets }));
