@@ -274,8 +274,9 @@ const SHOWN = ["activeColor", "images", "config", "container", "gateUrls", "heal
 export function diffSwitch(olds: SwitchState, news: SwitchState): DiffResult {
     const detailedDiff: Record<string, DiffKind> = {};
     for (const k of SHOWN) if (differs(olds[k], news[k])) detailedDiff[k] = "update";
-    // Drift: the proxy serves another generation than the state says (a hand edit, a restored file).
-    if ((olds.servedGeneration ?? news.generation) !== news.generation) detailedDiff.servedGeneration = "update";
+    // Drift: the proxy serves another generation than the state says (a hand edit, a restored
+    // file), as a refresh read it. A switch changes the generation too, but that shows as `config`.
+    if (olds.servedGeneration !== undefined && olds.servedGeneration !== olds.generation) detailedDiff.servedGeneration = "update";
     return { changes: Object.keys(detailedDiff).length > 0, replaces: [], detailedDiff, deleteBeforeReplace: false };
 }
 
