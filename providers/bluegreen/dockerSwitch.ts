@@ -24,8 +24,8 @@ while :; do${each}
   body=$(curl -s -m 2 "$url" 2>/dev/null || wget -qO- -T 2 "$url" 2>/dev/null || true)
   case "$body" in *"$expect"*) break ;; esac
   i=$((i + 1))
-  if [ "$i" -ge 150 ]; then echo "the proxy did not serve generation $generation within 15 s" >&2; exit 67; fi
-  sleep 0.1
+  if [ "$i" -ge 500 ]; then echo "the proxy did not serve generation $generation within 15 s" >&2; exit 67; fi
+  sleep 0.03 # a reload takes effect in tens of milliseconds: the first new answer is not kept waiting
 done`;
 
 /** Checks each URL until it answers 2xx; args: retries, interval s, deadline s, URL... */
@@ -71,7 +71,7 @@ workers() {
  */
 const WAIT_FOR_DRAIN = `
 for pid in $old_workers; do
-  while [ -e "/proc/$pid" ]; do sleep 0.1; done
+  while [ -e "/proc/$pid" ]; do sleep 0.03; done
 done`;
 
 /**
