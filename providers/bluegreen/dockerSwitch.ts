@@ -9,7 +9,7 @@
  * update and leaves the previous file and traffic in place. `read` returns what is really on
  * the proxy, so `pulumi refresh` shows hand edits as drift and the next `up` restores them.
  *
- * This is the provider side, run by the project's own `bluegreen` plugin (./main.ts); the
+ * This is the provider side, run by the project's own `bluegreen` plugin (./provider.ts); the
  * program declares the resource with `components/docker/trafficSwitch.ts`.
  */
 import type { Color, ProxyKind } from "../../components/settings";

@@ -35,8 +35,9 @@ interface Recording {
 
 const SWITCH = "pulumi-nodejs:dynamic:Resource";
 /**
- * The switch got a type of its own after the recordings were made (an alias keeps existing
- * stacks' switch: docker-switch.test.ts checks it); its plans are compared under the recorded type.
+ * The switch got a type and a plugin of its own after the recordings were made (aliases keep
+ * existing stacks' switch: docker-switch.test.ts checks it); its plans are compared under the
+ * recorded type.
  */
 const RENAMED: Record<string, string> = { "bluegreen:docker:TrafficSwitch": SWITCH };
 const CONTAINER = "docker:index/container:Container";
@@ -47,8 +48,8 @@ const CONTAINER = "docker:index/container:Container";
  */
 const FIXED: Record<number, { lines: string[]; reason: string }> = {
     1: {
-        lines: ["+ create pulumi:providers:pulumi-nodejs::dynamic"],
-        reason: "the program declares the dynamic provider that runs the switch before it loads the platform's modules, so the engine starts that plugin while the program loads (the recorded program used the engine's default provider, which preview does not list)",
+        lines: ["+ create pulumi:providers:bluegreen::bluegreen"],
+        reason: "the switch runs on the project's own plugin (the recorded program ran it on the engine's default dynamic provider, which preview does not list), declared as an explicit provider before the program loads the platform's modules, so the engine starts it while the program loads",
     },
     3: {
         lines: [`- replace ${CONTAINER}::proxy [capabilities]`, `- update ${SWITCH}::proxy-switch`],
