@@ -267,8 +267,12 @@ function routingChanged(olds: SwitchState, news: SwitchState): boolean {
     );
 }
 
-/** The inputs that, when they change, show in the preview (the rest follow from them). */
-const SHOWN = ["activeColor", "images", "config", "container", "gateUrls", "health", "drainSeconds", "dockerHost"] as const;
+/**
+ * The inputs whose change is a change of the switch (the rest follow from them, or, as the
+ * engine address and drainSeconds, are used as they are when the switch next runs: an engine
+ * reached through DOCKER_HOST instead of docker:host is the same switch).
+ */
+const SHOWN = ["activeColor", "images", "config", "container", "gateUrls", "health"] as const;
 
 /** What a preview shows and whether `update` has work to do. */
 export function diffSwitch(olds: SwitchState, news: SwitchState): DiffResult {

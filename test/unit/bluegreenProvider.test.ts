@@ -73,3 +73,11 @@ describe("diff of the gate", () => {
         expect(Object.keys(d.detailedDiff).sort()).toEqual(["activeColor", "deployment"]);
     });
 });
+
+describe("what is not a change of the switch", () => {
+    it("the engine address given another way, or drainSeconds alone (used from the next switch on)", () => {
+        const stored = { ...sw, servedGeneration: "aaaa1111" };
+        expect(impl.diff(SWITCH, "id", stored, { ...sw, dockerHost: "tcp://10.0.0.2:2375" }).changes).toBe(false);
+        expect(impl.diff(SWITCH, "id", stored, { ...sw, drainSeconds: 5 }).changes).toBe(false);
+    });
+});
