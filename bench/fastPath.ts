@@ -12,7 +12,8 @@
  *   first response of the new color on `url`, and the command's own wall time;
  * - refresh-then-switch: the same with `up --refresh`.
  * And the floor: a trivial Pulumi TypeScript program (bench/trivial: one output, no resources)
- * through the same CLI, `up --yes --skip-preview` and `up --yes` (with its preview).
+ * through the same CLI, `up --yes --skip-preview` and `up --yes` (with its preview) on the quiet
+ * machine, and `up --yes --skip-preview` again under each kind's load.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -80,6 +81,8 @@ export interface SwitchProfile { kind: ProxyKind; totalMs: number; milestones: {
 
 export interface FastPathResults {
     profiles: SwitchProfile[];
+    /** The trivial program's `up --yes --skip-preview` under the same load as each kind's switches. */
+    floorUnderLoad: { kind: ProxyKind; upSkipPreviewMs: number[] }[];
     reps: number;
     ratePerSecond: number;
     floor: { upSkipPreviewMs: number[]; upMs: number[] };
@@ -137,23 +140,44 @@ async function profileSwitch(kind: ProxyKind, stack: string, to: Color): Promise
     return { kind, totalMs, milestones };
 }
 
-async function floor(id: string): Promise<FastPathResults["floor"]> {
+/** Runs `body` with a stack of the trivial program (bench/trivial), created and up once first. */
+async function withTrivialStack<T>(stack: string, body: (up: (...extra: string[]) => Promise<number>) => Promise<T>): Promise<T> {
     const dir = path.join(ROOT, "bench/trivial");
-    const stack = `${id}-floor`;
     await pulumi(["stack", "init", stack], dir);
     try {
-        await pulumi(["up", "--yes", "--skip-preview", "--stack", stack], dir); // first run: creates the stack resource
-        const upSkipPreviewMs: number[] = [];
-        for (let i = 0; i < REPS; i++) upSkipPreviewMs.push(await pulumi(["up", "--yes", "--skip-preview", "--stack", stack], dir));
-        const upMs: number[] = [];
-        for (let i = 0; i < Math.max(3, Math.ceil(REPS / 2)); i++) upMs.push(await pulumi(["up", "--yes", "--stack", stack], dir));
-        return { upSkipPreviewMs, upMs };
+        const up = (...extra: string[]) => pulumi(["up", "--yes", ...extra, "--stack", stack], dir);
+        await up("--skip-preview"); // first run: creates the stack resource
+        return await body(up);
     } finally {
         await pulumi(["stack", "rm", "--yes", "--force", "--stack", stack], dir).catch(() => undefined);
     }
 }
 
-async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroTouchRow[]; switches: SwitchRow[]; profile: SwitchProfile }> {
+async function floor(id: string): Promise<FastPathResults["floor"]> {
+    return withTrivialStack(`${id}-floor`, async (up) => {
+        const upSkipPreviewMs: number[] = [];
+        for (let i = 0; i < REPS; i++) upSkipPreviewMs.push(await up("--skip-preview"));
+        const upMs: number[] = [];
+        for (let i = 0; i < Math.max(3, Math.ceil(REPS / 2)); i++) upMs.push(await up());
+        return { upSkipPreviewMs, upMs };
+    });
+}
+
+/**
+ * The floor on the machine as the switches find it: the same load on `url` (the load generator,
+ * the proxy and a color share the 2 cores with Pulumi), so that "× floor" compares like with like.
+ */
+async function floorUnderLoad(stack: string, url: string): Promise<number[]> {
+    return withTrivialStack(stack, async (up) => {
+        const ms: number[] = [];
+        await underLoad(url, undefined, async () => {
+            for (let i = 0; i < REPS; i++) ms.push(await up("--skip-preview"));
+        });
+        return ms;
+    });
+}
+
+async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroTouchRow[]; switches: SwitchRow[]; profile: SwitchProfile; floorUnderLoad: number[] }> {
     const p = new ProgramStack(`${id}-${kind}`);
     const stack = p.id;
     const set = (key: string, value: string) => pulumi(["config", "set", `bluegreen:${key}`, value, "--stack", stack], ROOT);
@@ -213,8 +237,10 @@ async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroT
             switches.push({ kind, command: `pulumi ${command}`, flips, toFirstNewMs, commandMs, felt: f });
             if (from !== "blue") { await set("activeColor", "blue"); await up(); }
         }
+        console.log(`[bench] ${kind}: floor under the same load, ${REPS} × the trivial program's up --skip-preview`);
+        const underLoadMs = await floorUnderLoad(`${id}-${kind}-floor`, p.url);
         const profile = await profileSwitch(kind, stack, "green");
-        return { zeroTouch, switches, profile };
+        return { zeroTouch, switches, profile, floorUnderLoad: underLoadMs };
     } finally {
         await p.destroy();
     }
@@ -226,17 +252,23 @@ export async function measureFastPath(id: string): Promise<FastPathResults> {
     const zeroTouch: ZeroTouchRow[] = [];
     const switches: SwitchRow[] = [];
     const profiles: SwitchProfile[] = [];
+    const floorLoaded: FastPathResults["floorUnderLoad"] = [];
     for (const kind of ["nginx", "traefik"] as ProxyKind[]) {
         const r = await kindRuns(id, kind);
         zeroTouch.push(...r.zeroTouch);
         switches.push(...r.switches);
         profiles.push(r.profile);
+        floorLoaded.push({ kind, upSkipPreviewMs: r.floorUnderLoad });
     }
-    return { reps: REPS, ratePerSecond: RATE, floor: fl, zeroTouch, switches, profiles };
+    return { reps: REPS, ratePerSecond: RATE, floor: fl, floorUnderLoad: floorLoaded, zeroTouch, switches, profiles };
 }
 
 export function fastPathMarkdown(r: FastPathResults): string {
     const floorSkip = p50(r.floor.upSkipPreviewMs);
+    const loadedRatio = (s: SwitchRow) => {
+        const f = r.floorUnderLoad.find((x) => x.kind === s.kind);
+        return f ? (p50(s.commandMs) / p50(f.upSkipPreviewMs)).toFixed(2) : "–";
+    };
     const out = [
         `## Live traffic and the switch's speed (issue 14)`,
         ``,
@@ -250,9 +282,11 @@ export function fastPathMarkdown(r: FastPathResults): string {
         ``,
         `**Switch** (command start → first response of the new color on \`url\`; the floor is a trivial program's \`up --yes --skip-preview\`, p50 ${floorSkip} ms, and its \`up --yes\` with preview p50 ${p50(r.floor.upMs)} ms):`,
         ``,
-        `| proxy | command | flips | to first new ms p50 / max | command ms p50 | × floor | failed | non-2xx | raw keep-alive resets |`,
-        `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
-        ...r.switches.map((s) => `| ${s.kind} | \`${s.command}\` | ${s.flips} | ${p50(s.toFirstNewMs)} / ${Math.max(...s.toFirstNewMs)} | ${p50(s.commandMs)} | ${(p50(s.commandMs) / floorSkip).toFixed(2)} | ${s.felt.failed} | ${s.felt.non2xx} | ${s.felt.rawKeepAliveResets} |`),
+        `| proxy | command | flips | to first new ms p50 / max | command ms p50 | × floor | × floor under the same load | failed | non-2xx | raw keep-alive resets |`,
+        `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+        ...r.switches.map((s) => `| ${s.kind} | \`${s.command}\` | ${s.flips} | ${p50(s.toFirstNewMs)} / ${Math.max(...s.toFirstNewMs)} | ${p50(s.commandMs)} | ${(p50(s.commandMs) / floorSkip).toFixed(2)} | ${loadedRatio(s)} | ${s.felt.failed} | ${s.felt.non2xx} | ${s.felt.rawKeepAliveResets} |`),
+        ``,
+        `Floor under the same load (the trivial program's \`up --yes --skip-preview\` while ${r.ratePerSecond} requests/s go to \`url\`), ms p50: ${r.floorUnderLoad.map((f) => `${f.kind} ${p50(f.upSkipPreviewMs)}`).join(", ")}.`,
         ``,
         `**Where a switch's time goes** (one \`up --skip-preview\` per proxy kind with the engine's log at \`-v=9\`, which itself adds a little; ms from the command's start):`,
         ``,
