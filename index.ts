@@ -1,4 +1,10 @@
-import * as pulumi from "@pulumi/pulumi";
+// The SDK's index (`@pulumi/pulumi`) loads its Automation API and with it npm's Arborist, pacote,
+// tar and sigstore: about 0.25 s before this program could declare anything (README,
+// "Benchmark"). The modules by path carry the same classes without those; the index loads later
+// with the platform's provider SDK, while the engine is already starting our plugin.
+import { Config } from "@pulumi/pulumi/config";
+import { getProject, getStack } from "@pulumi/pulumi/metadata";
+import { ProviderResource } from "@pulumi/pulumi/resource";
 import { readSettings } from "./stacks/config";
 import type { StackOutputs } from "./stacks/docker";
 
@@ -13,12 +19,12 @@ if (!process.env.BLUEGREEN_STACK_TRACES) Error.stackTraceLimit = 0;
 // message naming the key, and nothing that runs is touched.
 const settings = readSettings();
 
-const prefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
+const prefix = `${getProject()}-${getStack()}`;
 
 // The project's own plugin (providers/bluegreen/) runs the traffic switch (Docker) and the
 // readiness gate (Kubernetes). Declared first, so the engine starts it while this program is
 // still loading; as a default provider it would start only when the switch registers, at the end.
-class BluegreenProvider extends pulumi.ProviderResource {
+class BluegreenProvider extends ProviderResource {
     constructor(name: string) {
         super("bluegreen", name, {});
     }
@@ -31,11 +37,11 @@ const switchProvider = new BluegreenProvider(`${prefix}-bluegreen`);
 function platformStack(): StackOutputs {
     if (settings.platform === "kubernetes") {
         const { kubernetesStack } = require("./stacks/kubernetes") as typeof import("./stacks/kubernetes");
-        const kube = new pulumi.Config("kubernetes");
+        const kube = new Config("kubernetes");
         return kubernetesStack(prefix, settings, { kubeconfig: kube.get("kubeconfig"), context: kube.get("context"), gateProvider: switchProvider });
     }
     const { dockerStack } = require("./stacks/docker") as typeof import("./stacks/docker");
-    return dockerStack(prefix, settings, { dockerHost: new pulumi.Config("docker").get("host"), switchProvider });
+    return dockerStack(prefix, settings, { dockerHost: new Config("docker").get("host"), switchProvider });
 }
 
 // Loading the platform's module blocks Node.js for a few hundred milliseconds. Waiting for the
