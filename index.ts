@@ -7,6 +7,12 @@ import { getProject, getStack } from "@pulumi/pulumi/metadata";
 import { ProviderResource } from "@pulumi/pulumi/resource";
 import { readSettings } from "./stacks/config";
 import type { StackOutputs } from "./stacks/docker";
+import { deferUnusedSdkModules } from "./stacks/lazySdk";
+
+// The platform's provider SDK loads the SDK's index, which loads its Automation API and npm's
+// Arborist on every start although this program uses neither (about 0.3 s of CPU just before the
+// engine can start the docker plugin): they load on first use instead (stacks/lazySdk.ts).
+deferUnusedSdkModules();
 
 // While the program declares its resources, errors carry no stack trace: the SDK records one for
 // every promise it makes (hundreds per run) and ts-node maps each through source maps, about

@@ -20,13 +20,20 @@ function valueImports(file: string): string[] {
         .map((s) => (s.moduleSpecifier as ts.StringLiteral).text);
 }
 
-/** Requires the modules in a fresh Node.js process (tsx for the project's .ts) and lists what got loaded. */
+/** Runs `script` in a fresh Node.js process (tsx for the project's .ts) with `args`; returns its last line, parsed. */
+function runFresh(script: string, ...args: string[]): unknown {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script, ...args], { cwd: root, encoding: "utf8" });
+    return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+/** Requires the modules in a fresh Node.js process and lists what got loaded. */
 function loadedBy(specifiers: string[]): string[] {
     const script = `for (const m of JSON.parse(process.argv[1])) require(m); console.log(JSON.stringify(Object.keys(require.cache)));`;
-    const resolved = specifiers.map((m) => (m.startsWith(".") ? path.join(root, m) : m));
-    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script, JSON.stringify(resolved)], { cwd: root, encoding: "utf8" });
-    return JSON.parse(out.trim().split("\n").pop()!) as string[];
+    return runFresh(script, JSON.stringify(specifiers.map((m) => (m.startsWith(".") ? path.join(root, m) : m)))) as string[];
 }
+
+/** The SDK's index, its Automation API and npm's Arborist, among loaded files. */
+const unused = (files: string[]) => files.filter((f) => /@pulumi[\\/]pulumi[\\/](index\.js|automation[\\/])|@npmcli[\\/]arborist/.test(f));
 
 describe("the program's start", () => {
     it("index.ts's first turn loads neither the SDK's index nor its Automation API", () => {
@@ -34,6 +41,56 @@ describe("the program's start", () => {
         expect(imports).toContain("./stacks/config");
         const loaded = loadedBy(imports);
         expect(loaded.some((f) => f.includes(`${path.sep}stacks${path.sep}config.ts`))).toBe(true);
-        expect(loaded.filter((f) => /@pulumi[\\/]pulumi[\\/](index\.js|automation[\\/])|@npmcli[\\/]arborist/.test(f))).toEqual([]);
+        expect(unused(loaded)).toEqual([]);
+    });
+
+    it("the Docker platform's module, after stacks/lazySdk, loads the SDK's index but neither its Automation API nor Arborist", () => {
+        const script = `
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            lazy.deferUnusedSdkModules();
+            require(${JSON.stringify(path.join(root, "stacks/docker"))});
+            const stubs = new Set([...lazy.stillDeferred].map((id) => require.resolve(id)));
+            console.log(JSON.stringify(Object.keys(require.cache).filter((f) => !stubs.has(f))));`;
+        const loaded = runFresh(script) as string[];
+        expect(loaded.some((f) => /@pulumi[\\/]docker[\\/]index\.js$/.test(f))).toBe(true);
+        expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
+    });
+
+    it("without stacks/lazySdk the same module loads them (what the deferral saves)", () => {
+        const loaded = loadedBy(["./stacks/docker"]);
+        expect(unused(loaded).filter((f) => /arborist/.test(f)).length).toBeGreaterThan(10);
+    });
+
+    it("what was deferred still works on first use, loaded then", () => {
+        const script = `
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            lazy.deferUnusedSdkModules();
+            const pulumi = require("@pulumi/pulumi");
+            const runtime = require("@pulumi/pulumi/runtime");
+            const before = [...lazy.stillDeferred].sort();
+            const arboristBefore = Object.keys(require.cache).some((f) => f.includes("arborist"));
+            const workspace = typeof pulumi.automation.LocalWorkspace.create;
+            const fullyQualified = typeof pulumi.automation.fullyQualifiedStackName;
+            const codePaths = typeof runtime.computeCodePaths;
+            const arboristAfter = Object.keys(require.cache).some((f) => f.includes("arborist"));
+            console.log(JSON.stringify({ before, arboristBefore, workspace, fullyQualified, codePaths, after: [...lazy.stillDeferred], arboristAfter }));`;
+        expect(runFresh(script)).toEqual({
+            before: ["@pulumi/pulumi/automation", "@pulumi/pulumi/runtime/closure/codePaths"],
+            arboristBefore: false,
+            workspace: "function",
+            fullyQualified: "function",
+            codePaths: "function",
+            after: ["@pulumi/pulumi/runtime/closure/codePaths"],
+            arboristAfter: false, // the code paths load when called, not when read
+        });
+    });
+
+    it("a closure serialization, which needs the deferred code paths, still works", async () => {
+        const script = `
+            require(${JSON.stringify(path.join(root, "stacks/lazySdk"))}).deferUnusedSdkModules();
+            const runtime = require("@pulumi/pulumi/runtime");
+            runtime.computeCodePaths({ extraIncludePaths: [], extraIncludePackages: [], extraExcludePackages: [] })
+                .then((paths) => console.log(JSON.stringify({ ok: paths.size > 0 })), (e) => console.log(JSON.stringify({ error: String(e) })));`;
+        expect(runFresh(script)).toEqual({ ok: true });
     });
 });

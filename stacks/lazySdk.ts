@@ -1,0 +1,92 @@
+/**
+ * Defers the two parts of the Pulumi Node.js SDK that this program never uses but that the SDK's
+ * index loads on every start: its Automation API and, through `runtime/closure/codePaths`, npm's
+ * Arborist with pacote, tar, sigstore and the rest (about 575 modules, 0.3 s of CPU). The
+ * platforms' provider SDKs (`@pulumi/docker`, `@pulumi/kubernetes`) import that index, so a
+ * switch paid for them just before the engine could start the docker plugin (README, "Benchmark").
+ *
+ * Each is replaced in `require`'s cache by a stand-in whose first real use loads the real module,
+ * so nothing changes for a caller: `pulumi.automation.LocalWorkspace` or a closure serialization
+ * still work, they just load what they need when they need it. Call before the first import of
+ * `@pulumi/pulumi` (the index); it does nothing for a module already loaded or not found.
+ */
+import Module from "node:module";
+
+interface Deferred {
+    /** Module id, resolved from this program. */
+    id: string;
+    /**
+     * Function exports that the SDK reads while it loads (runtime/index.js copies
+     * `computeCodePaths`): these are handed out as forwarding functions, so reading them loads
+     * nothing. Reading any other export loads the real module.
+     */
+    readAtLoad: string[];
+}
+
+/** What the SDK's index loads and this program does not use. */
+export const DEFERRED: readonly Deferred[] = [
+    { id: "@pulumi/pulumi/automation", readAtLoad: [] },
+    { id: "@pulumi/pulumi/runtime/closure/codePaths", readAtLoad: ["computeCodePaths"] },
+];
+
+/** The ids of the modules whose loading has been deferred and has not happened yet. */
+export const stillDeferred = new Set<string>();
+
+function defer({ id, readAtLoad }: Deferred): void {
+    let filename: string;
+    try {
+        filename = require.resolve(id);
+    } catch {
+        return; // another SDK layout: load as usual
+    }
+    if (require.cache[filename]) return;
+    let real: Record<string | symbol, unknown> | undefined;
+    let loading = false;
+    const load = (): Record<string | symbol, unknown> => {
+        if (real) return real;
+        // A circular require while it loads sees its partial exports, as with any module.
+        if (loading) return (require.cache[filename]?.exports ?? {}) as Record<string | symbol, unknown>;
+        loading = true;
+        try {
+            delete require.cache[filename];
+            real = require(filename) as Record<string | symbol, unknown>;
+        } finally {
+            loading = false;
+        }
+        stillDeferred.delete(id);
+        return real;
+    };
+    const forwarders = new Map<string, (...args: unknown[]) => unknown>(
+        readAtLoad.map((name) => [
+            name,
+            function (this: unknown, ...args: unknown[]) {
+                return (load()[name] as (...a: unknown[]) => unknown).apply(this, args);
+            },
+        ]),
+    );
+    const facade = new Proxy(Object.create(null) as Record<string | symbol, unknown>, {
+        get(_, key) {
+            // `__importStar` returns an ES module's namespace as is instead of copying each export.
+            if (key === "__esModule") return true;
+            if (!real && typeof key === "string" && forwarders.has(key)) return forwarders.get(key);
+            return load()[key];
+        },
+        has: (_, key) => key === "__esModule" || key in load(),
+        ownKeys: () => Reflect.ownKeys(load()),
+        getOwnPropertyDescriptor(_, key) {
+            const d = Reflect.getOwnPropertyDescriptor(load(), key);
+            return d && { ...d, configurable: true };
+        },
+    });
+    const stub = new Module(filename, module);
+    stub.filename = filename;
+    stub.loaded = true;
+    stub.exports = facade;
+    require.cache[filename] = stub;
+    stillDeferred.add(id);
+}
+
+/** Puts the stand-ins in place (see the module's comment). */
+export function deferUnusedSdkModules(): void {
+    for (const d of DEFERRED) defer(d);
+}
