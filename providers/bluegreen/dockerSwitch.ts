@@ -119,7 +119,7 @@ const procPort = (port: number) => port.toString(16).toUpperCase().padStart(4, "
  * /proc/net/tcp each time: \`socks\` prints the connections to colors (local-remote) and
  * \`to_colors\` passes them on.
  */
-const TRAEFIK_IN_FLIGHT = `
+export const TRAEFIK_IN_FLIGHT = `
 tpid=""
 for p in /proc/[0-9]*; do
   case "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" in traefik\\ *|*/traefik\\ *) tpid=\${p#/proc/}; break ;; esac

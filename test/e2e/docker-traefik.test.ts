@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarizePreview } from "../../components/previewSummary";
 import { Color, DEFAULT_PROXY_IMAGES } from "../../components/settings";
 import { TRAEFIK_CONFIG_FILE } from "../../components/traefikConfig";
+import { TRAEFIK_IN_FLIGHT } from "../../providers/bluegreen/dockerSwitch";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { ProgramStack, changes, dockerCli, dockerOk, expectCleanTeardown, figuresOf } from "../helpers/programStack";
+import { openStream } from "../helpers/stream";
 import { runId } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bgtraefik"));
@@ -194,6 +196,28 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         expect(await liveColor()).toBe(live);
         expect((await getJson(p.previewUrl)).json.color).toBe(target);
         expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+    });
+
+    it("the switch's drain watches Traefik's own sockets, not /proc/net/tcp, and finds a stream in flight to a color among them", async () => {
+        const stream = openStream(p.url, 20);
+        try {
+            const deadline = Date.now() + 5000;
+            while (stream.events.length < 2 && Date.now() < deadline) await sleep(100);
+            expect(stream.events.length).toBeGreaterThanOrEqual(2);
+            // The functions the switch defines, run in the proxy as the switch runs them.
+            const out = dockerCli("exec", p.proxy(), "sh", "-c",
+                `${TRAEFIK_IN_FLIGHT}\necho "tpid=$tpid"; s=$(socks); echo "socks=$(echo $s)"; echo "colors=$(echo $(to_colors $s))"`);
+            const field = (k: string) => (new RegExp(`^${k}=(.*)$`, "m").exec(out)?.[1] ?? "").split(" ").filter(Boolean);
+            expect(field("tpid")).toHaveLength(1); // Traefik's process was found and its fds can be read
+            const socks = field("socks");
+            expect(socks.filter((x) => !/^[0-9]+$/.test(x))).toEqual([]); // inodes, not the fallback's addresses
+            const colors = field("colors");
+            expect(colors.length).toBeGreaterThanOrEqual(1); // the stream's connection to blue
+            expect(colors.filter((x) => !socks.includes(x))).toEqual([]);
+            expect(colors.length).toBeLessThan(socks.length); // listeners and the client's side are not connections to a color
+        } finally {
+            stream.close();
+        }
     });
 
     it("a hand edit of Traefik's file shows as drift on refresh and up restores it", async () => {

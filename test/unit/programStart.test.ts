@@ -56,6 +56,23 @@ describe("the program's start", () => {
         expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
     });
 
+    it("the whole program (index.ts, under Pulumi's mocks) declares its Docker stack without loading the Automation API or Arborist", () => {
+        // The mocks module by path: the SDK's runtime index would load the code paths itself.
+        const script = `
+            require("@pulumi/pulumi/runtime/mocks").setMocks(
+                { newResource: (a) => ({ id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs }, "bluegreen", "dev", true);
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then((outputs) => {
+                const stubs = new Set([...lazy.stillDeferred].map((id) => require.resolve(id)));
+                const loaded = Object.keys(require.cache).filter((f) => !stubs.has(f));
+                console.log(JSON.stringify({ outputs: Object.keys(outputs).sort(), loaded }));
+            });`;
+        const { outputs, loaded } = runFresh(script) as { outputs: string[]; loaded: string[] };
+        expect(outputs).toEqual(["activeColor", "blueImage", "greenImage", "idleColor", "previewUrl", "url"]);
+        expect(loaded.some((f) => /@pulumi[\\/]docker[\\/]index\.js$/.test(f))).toBe(true);
+        expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
+    });
+
     it("without stacks/lazySdk the same module loads them (what the deferral saves)", () => {
         const loaded = loadedBy(["./stacks/docker"]);
         expect(unused(loaded).filter((f) => /arborist/.test(f)).length).toBeGreaterThan(10);
