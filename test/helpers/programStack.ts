@@ -23,17 +23,34 @@ export function dockerOk(...args: string[]): boolean {
 
 const lines = (s: string) => s.split("\n").filter(Boolean);
 
-/** A free TCP port on loopback. */
+/** The first port of the kernel's range for outgoing connections' local ports. */
+function ephemeralLow(): number {
+    try {
+        return Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+    } catch {
+        return 32768;
+    }
+}
+
+/**
+ * A TCP port free on every address, for a stack's published ports. Below the kernel's ephemeral
+ * range: a port the kernel hands out (listen on 0) can be taken as the local port of an outgoing
+ * connection (the load generators open thousands) between this check and Docker's bind, which
+ * then fails with "address already in use".
+ */
 export async function freePort(): Promise<number> {
     const net = await import("node:net");
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as import("node:net").AddressInfo).port;
-            srv.close(() => resolve(port));
+    const low = 10_000;
+    const high = ephemeralLow();
+    for (;;) {
+        const port = low + Math.floor(Math.random() * (high - low));
+        const free = await new Promise<boolean>((resolve) => {
+            const srv = net.createServer();
+            srv.once("error", () => resolve(false));
+            srv.listen(port, "0.0.0.0", () => srv.close(() => resolve(true)));
         });
-        srv.on("error", reject);
-    });
+        if (free) return port;
+    }
 }
 
 /** The address a client uses for a listener bound to `bind` (as stacks/docker.ts reports it). */
