@@ -5,10 +5,11 @@
  * Traefik writing nothing but the routes the traffic switch puts in its watched file, real HTTP
  * under load.
  */
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarizePreview } from "../../components/previewSummary";
 import { Color, DEFAULT_PROXY_IMAGES } from "../../components/settings";
-import { TRAEFIK_CONFIG_FILE } from "../../components/traefikConfig";
+import { TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE } from "../../components/traefikConfig";
 import { TRAEFIK_IN_FLIGHT } from "../../providers/bluegreen/dockerSwitch";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { ProgramStack, changes, dockerCli, dockerOk, expectCleanTeardown, figuresOf } from "../helpers/programStack";
@@ -24,6 +25,30 @@ const other = (c: Color): Color => (c === "blue" ? "green" : "blue");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const previewJson = () => p.previewJson();
+
+/** Prints "ready", then each inotify event in argv[1] of the kinds fsnotify watches, until stdin ends. */
+const INOTIFY_WATCH = `
+import ctypes, os, select, struct, sys
+names = {0x2: "IN_MODIFY", 0x4: "IN_ATTRIB", 0x40: "IN_MOVED_FROM", 0x80: "IN_MOVED_TO", 0x100: "IN_CREATE", 0x200: "IN_DELETE", 0x400: "IN_DELETE_SELF", 0x800: "IN_MOVE_SELF"}
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), sum(names)) < 0:
+    sys.exit("inotify: errno %d" % ctypes.get_errno())
+print("ready")
+seen = []
+while True:
+    ready, _, _ = select.select([fd, 0], [], [])
+    if fd in ready:
+        buf, i = os.read(fd, 65536), 0
+        while i < len(buf):
+            _, mask, _, n = struct.unpack_from("iIII", buf, i)
+            name = buf[i + 16:i + 16 + n].rstrip(b"\\0").decode()
+            seen += ["%s %s" % (names.get(mask & ~0x40000000, hex(mask)), name)]
+            i += 16 + n
+    if 0 in ready and not os.read(0, 1):
+        break
+print("\\n".join(seen))
+`;
 
 /** Nothing failed, no never-retried keep-alive connection was reset, and every answer came from `color`. */
 function expectOnly(report: LoadReport, color: Color): void {
@@ -218,6 +243,27 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         } finally {
             stream.close();
         }
+    });
+
+    it("a switch is one event in the directory Traefik watches: the rename of the whole file into place", async () => {
+        // Every event there makes Traefik re-read the directory and starts its 100 ms provider
+        // throttle, which then holds back the rename's routes: the next file is written elsewhere.
+        // The watcher subscribes to what Traefik's (fsnotify) does, with inotify from Python.
+        const watcher = spawn("docker", ["exec", "-i", p.proxy(), "python3", "-u", "-c", INOTIFY_WATCH, TRAEFIK_CONFIG_DIR]);
+        let out = "";
+        watcher.stdout.on("data", (d) => (out += d));
+        const deadline = Date.now() + 10_000;
+        while (!out.includes("ready") && Date.now() < deadline) await sleep(50);
+        expect(out).toContain("ready");
+        const to = other(await liveColor());
+        await p.setColor(to);
+        const up = await p.up();
+        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        watcher.stdin.end(); // the watcher prints what it saw and exits at end of input
+        await new Promise((r) => watcher.on("close", r));
+        const events = out.split("\n").filter((l) => l && l !== "ready");
+        expect(events).toEqual(["IN_MOVED_TO live.yml"]);
+        expect(await liveColor()).toBe(to);
     });
 
     it("a hand edit of Traefik's file shows as drift on refresh and up restores it", async () => {
