@@ -81,7 +81,7 @@ export interface SwitchProfile { kind: ProxyKind; totalMs: number; milestones: {
 
 export interface FastPathResults {
     profiles: SwitchProfile[];
-    /** The trivial program's `up --yes --skip-preview` under the same load as each kind's switches. */
+    /** The trivial program's `up --yes --skip-preview` under the same load as each kind's switches, one after each plain flip. */
     floorUnderLoad: { kind: ProxyKind; upSkipPreviewMs: number[] }[];
     reps: number;
     ratePerSecond: number;
@@ -163,20 +163,6 @@ async function floor(id: string): Promise<FastPathResults["floor"]> {
     });
 }
 
-/**
- * The floor on the machine as the switches find it: the same load on `url` (the load generator,
- * the proxy and a color share the 2 cores with Pulumi), so that "× floor" compares like with like.
- */
-async function floorUnderLoad(stack: string, url: string): Promise<number[]> {
-    return withTrivialStack(stack, async (up) => {
-        const ms: number[] = [];
-        await underLoad(url, undefined, async () => {
-            for (let i = 0; i < REPS; i++) ms.push(await up("--skip-preview"));
-        });
-        return ms;
-    });
-}
-
 async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroTouchRow[]; switches: SwitchRow[]; profile: SwitchProfile; floorUnderLoad: number[] }> {
     const p = new ProgramStack(`${id}-${kind}`);
     const stack = p.id;
@@ -209,36 +195,45 @@ async function kindRuns(id: string, kind: ProxyKind): Promise<{ zeroTouch: ZeroT
         await set("greenImage", "bluegreen/demo:2.0.0");
         await up();
 
-        // Switches: command start → first response of the new color on `url`.
+        // Switches: command start → first response of the new color on `url`. After each plain
+        // flip, under the same load, one `up --skip-preview` of the trivial program: the floor
+        // measured interleaved with the flips, so that the machine's drift (run-to-run noise here
+        // is about 450 ms at the p50) hits both alike.
         const switches: SwitchRow[] = [];
-        for (const [command, extra] of [["up --yes --skip-preview", []], ["up --refresh --yes --skip-preview", ["--refresh"]]] as const) {
-            const flips = command.includes("refresh") ? Math.max(3, Math.ceil(REPS / 2)) : REPS;
-            console.log(`[bench] ${kind}: ${flips} flips with \`pulumi ${command}\``);
-            const toFirstNewMs: number[] = [];
-            const commandMs: number[] = [];
-            let from: Color = "blue";
-            const f = await underLoad(p.url, undefined, async (load) => {
-                for (let i = 0; i < flips; i++) {
-                    const to: Color = from === "blue" ? "green" : "blue";
-                    await set("activeColor", to);
-                    const start = load.now();
-                    commandMs.push(await up(...extra));
-                    let first: number | undefined;
-                    for (let waited = 0; first === undefined && waited < 10_000; waited += 20) {
-                        first = load.snapshot().filter((s) => s.color === to && s.at - s.ms >= start).reduce<number | undefined>((m, s) => (m === undefined || s.at < m ? s.at : m), undefined);
-                        if (first === undefined) await sleep(20);
+        const underLoadMs: number[] = [];
+        await withTrivialStack(`${id}-${kind}-floor`, async (floorUp) => {
+            for (const [command, extra] of [["up --yes --skip-preview", []], ["up --refresh --yes --skip-preview", ["--refresh"]]] as const) {
+                const flips = command.includes("refresh") ? Math.max(3, Math.ceil(REPS / 2)) : REPS;
+                const withFloor = extra.length === 0;
+                console.log(`[bench] ${kind}: ${flips} flips with \`pulumi ${command}\`${withFloor ? ", each followed by the trivial program's up --skip-preview" : ""}`);
+                const toFirstNewMs: number[] = [];
+                const commandMs: number[] = [];
+                let from: Color = "blue";
+                const f = await underLoad(p.url, undefined, async (load) => {
+                    for (let i = 0; i < flips; i++) {
+                        const to: Color = from === "blue" ? "green" : "blue";
+                        await set("activeColor", to);
+                        const start = load.now();
+                        commandMs.push(await up(...extra));
+                        let first: number | undefined;
+                        for (let waited = 0; first === undefined && waited < 10_000; waited += 20) {
+                            first = load.snapshot().filter((s) => s.color === to && s.at - s.ms >= start).reduce<number | undefined>((m, s) => (m === undefined || s.at < m ? s.at : m), undefined);
+                            if (first === undefined) await sleep(20);
+                        }
+                        if (first === undefined) throw new Error(`${kind}: no response from ${to} on ${p.url} within 10 s of the switch`);
+                        toFirstNewMs.push(first - start);
+                        from = to;
+                        await sleep(1000);
+                        if (withFloor) {
+                            underLoadMs.push(await floorUp("--skip-preview"));
+                            await sleep(1000);
+                        }
                     }
-                    if (first === undefined) throw new Error(`${kind}: no response from ${to} on ${p.url} within 10 s of the switch`);
-                    toFirstNewMs.push(first - start);
-                    from = to;
-                    await sleep(1000);
-                }
-            });
-            switches.push({ kind, command: `pulumi ${command}`, flips, toFirstNewMs, commandMs, felt: f });
-            if (from !== "blue") { await set("activeColor", "blue"); await up(); }
-        }
-        console.log(`[bench] ${kind}: floor under the same load, ${REPS} × the trivial program's up --skip-preview`);
-        const underLoadMs = await floorUnderLoad(`${id}-${kind}-floor`, p.url);
+                });
+                switches.push({ kind, command: `pulumi ${command}`, flips, toFirstNewMs, commandMs, felt: f });
+                if (from !== "blue") { await set("activeColor", "blue"); await up(); }
+            }
+        });
         const profile = await profileSwitch(kind, stack, "green");
         return { zeroTouch, switches, profile, floorUnderLoad: underLoadMs };
     } finally {
@@ -286,7 +281,7 @@ export function fastPathMarkdown(r: FastPathResults): string {
         `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
         ...r.switches.map((s) => `| ${s.kind} | \`${s.command}\` | ${s.flips} | ${p50(s.toFirstNewMs)} / ${Math.max(...s.toFirstNewMs)} | ${p50(s.commandMs)} | ${(p50(s.commandMs) / floorSkip).toFixed(2)} | ${loadedRatio(s)} | ${s.felt.failed} | ${s.felt.non2xx} | ${s.felt.rawKeepAliveResets} |`),
         ``,
-        `Floor under the same load (the trivial program's \`up --yes --skip-preview\` while ${r.ratePerSecond} requests/s go to \`url\`), ms p50: ${r.floorUnderLoad.map((f) => `${f.kind} ${p50(f.upSkipPreviewMs)}`).join(", ")}.`,
+        `Floor under the same load (the trivial program's \`up --yes --skip-preview\` while ${r.ratePerSecond} requests/s go to \`url\`, one after each plain flip), ms p50: ${r.floorUnderLoad.map((f) => `${f.kind} ${p50(f.upSkipPreviewMs)}`).join(", ")}.`,
         ``,
         `**Where a switch's time goes** (one \`up --skip-preview\` per proxy kind with the engine's log at \`-v=9\`, which itself adds a little; ms from the command's start):`,
         ``,
