@@ -54,14 +54,14 @@ go_build() {
 }
 
 build() {
-  local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl kwok) missing=() b
-  for b in "${want[@]}"; do [[ -x "$K8S_BIN/$b" ]] || missing+=("$b"); done
+  local missing=() b
+  for b in "${K8S_BUILT[@]}"; do [[ -x "$K8S_BIN/$b" ]] || missing+=("$b"); done
   if (( ${#missing[@]} == 0 )); then step "kubernetes v$K8S_VERSION and kwok v$KWOK_VERSION: cached"; return; fi
   step "kubernetes v$K8S_VERSION: building ${missing[*]} from Go sources (about 10 min on 2 cores, once)"
   mkdir -p "$K8S_BIN"
   local w; w=$(mktemp -d)
-  wrapper "$w" kube-apiserver kube-controller-manager kube-scheduler kubectl
-  go_build "$w" kube-apiserver kube-controller-manager kube-scheduler kubectl
+  wrapper "$w" "${K8S_FROM_KUBERNETES[@]}"
+  go_build "$w" "${K8S_FROM_KUBERNETES[@]}"
   if [[ ! -x "$K8S_BIN/kwok" ]]; then
     step "kwok v$KWOK_VERSION: go build"
     local kw; kw=$(mktemp -d)
@@ -81,8 +81,8 @@ build_node() {
   step "kubernetes v$K8S_VERSION: building kubelet and kube-proxy from Go sources (once)"
   mkdir -p "$K8S_BIN"
   local w; w=$(mktemp -d)
-  wrapper "$w" kubelet kube-proxy
-  go_build "$w" kubelet kube-proxy
+  wrapper "$w" "${K8S_NODE[@]}"
+  go_build "$w" "${K8S_NODE[@]}"
   rm -rf "$w"
 }
 
@@ -117,7 +117,7 @@ ctr_() { ctr --address "$CTR_SOCK" --namespace k8s.io "$@"; }
 # node_missing: why this machine cannot run the real node, or nothing when it can.
 node_missing() {
   local b
-  for b in kubelet kube-proxy; do [[ -x "$K8S_BIN/$b" ]] || { echo "$b is not built (scripts/cluster.sh build-node)"; return; }; done
+  for b in "${K8S_NODE[@]}"; do [[ -x "$K8S_BIN/$b" ]] || { echo "$b is not built (scripts/cluster.sh build-node)"; return; }; done
   for b in containerd ctr runc iptables conntrack gcc docker; do command -v "$b" >/dev/null || { echo "$b is not installed"; return; }; done
   for b in bridge host-local loopback portmap; do [[ -x "$CNI_BIN/$b" ]] || { echo "$CNI_BIN/$b is missing (Debian's containernetworking-plugins)"; return; }; done
   docker image inspect bluegreen/demo:1.0.0 >/dev/null 2>&1 || { echo "the demo images are not built (scripts/setup.sh)"; return; }

@@ -35,6 +35,12 @@ REGISTRY_PORT="${BLUEGREEN_REGISTRY_PORT:-5099}"
 K8S_VERSION=1.36.2
 KWOK_VERSION=0.8.0
 K8S_BIN="$BLUEGREEN_CACHE/kubernetes-v$K8S_VERSION/bin"
+# What cluster.sh builds into $K8S_BIN from Go sources: the control plane from k8s.io/kubernetes,
+# then KWOK (the first four share one build; kwok is built on its own).
+K8S_FROM_KUBERNETES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+K8S_BUILT=("${K8S_FROM_KUBERNETES[@]}" kwok)
+# The real node's binaries, built only when it can run (root, real pods: `cluster.sh build-node`).
+K8S_NODE=(kubelet kube-proxy)
 
 # The folder of the `node` the scripts run: the one the set-up installed, else an installed one.
 node_bin() {

@@ -321,13 +321,13 @@ setup_kubernetes() {
     return
   fi
   if $CHECK_ONLY; then
-    local b; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kubelet kube-proxy; do
+    local b; for b in "${K8S_BUILT[@]}" "${K8S_NODE[@]}"; do
       [[ -x "$K8S_BIN/$b" ]] || { step "missing: $b"; missing=1; }
     done
     command -v etcd >/dev/null || { step "missing: etcd"; missing=1; }
     return 0
   fi
-  local b built=true; for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do [[ -x "$K8S_BIN/$b" ]] || built=false; done
+  local b built=true; for b in "${K8S_BUILT[@]}"; do [[ -x "$K8S_BIN/$b" ]] || built=false; done
   if ! $built && ! command -v go >/dev/null; then
     die "the kubernetes control plane is not built ($K8S_BIN) and there is no Go to build it: install Go ≥ 1.24"
   fi

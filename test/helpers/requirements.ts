@@ -92,11 +92,11 @@ export const pullable = (images: string[], how: string): Check => () => {
  */
 export const kubernetesCluster = (): Check => () => {
     const bin = lib("$K8S_BIN");
+    const binaries = lib("${K8S_BUILT[*]}").split(" "); // what scripts/cluster.sh builds
     const stages = path.join(path.dirname(bin), "kwok-stages", "stages.yaml");
-    const built = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"].every((b) => executable(path.join(bin, b)))
-        && fs.existsSync(stages);
+    const built = binaries.every((b) => executable(path.join(bin, b))) && fs.existsSync(stages);
     if (!built && !which("go")) {
-        return `needs the Kubernetes control plane built (${bin}: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, and KWOK's stages) or Go ≥ 1.24 to build it: install Go, then \`npm run setup -- --kubernetes\``;
+        return `needs the Kubernetes control plane built (${bin}: ${binaries.join(", ")}, and KWOK's stages) or Go ≥ 1.24 to build it: install Go, then \`npm run setup -- --kubernetes\``;
     }
     if (!which("etcd") && !(isRoot() && which("apt-get"))) {
         return "needs etcd (Debian's etcd-server): install it (`apt-get install etcd-server` as root), or run as root on Debian, where scripts/cluster.sh installs it";
