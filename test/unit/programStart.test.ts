@@ -22,7 +22,11 @@ function valueImports(file: string): string[] {
 
 /** Runs `script` in a fresh Node.js process (tsx for the project's .ts) with `args`; returns its last line, parsed. */
 function runFresh(script: string, ...args: string[]): unknown {
-    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script, ...args], { cwd: root, encoding: "utf8" });
+    return runFreshWith(process.env, script, ...args);
+}
+
+function runFreshWith(env: NodeJS.ProcessEnv, script: string, ...args: string[]): unknown {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script, ...args], { cwd: root, encoding: "utf8", env });
     return JSON.parse(out.trim().split("\n").pop()!);
 }
 
@@ -71,6 +75,29 @@ describe("the program's start", () => {
         expect(outputs).toEqual(["activeColor", "blueImage", "greenImage", "idleColor", "previewUrl", "url"]);
         expect(loaded.some((f) => /@pulumi[\\/]docker[\\/]index\.js$/.test(f))).toBe(true);
         expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
+    });
+
+    it("declares its resources without stack traces and restores them after; BLUEGREEN_STACK_TRACES=1 keeps them throughout", () => {
+        // The assignments to Error.stackTraceLimit while the whole program (under Pulumi's mocks)
+        // declares its Docker stack, and the value it had before. The SDK's own, which set it to
+        // Infinity around each resource's source position and then put it back, are left out.
+        const script = `
+            require("@pulumi/pulumi/runtime/mocks").setMocks(
+                { newResource: (a) => ({ id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs }, "bluegreen", "dev", true);
+            const before = Error.stackTraceLimit;
+            let value = before, sdk = false;
+            const sets = [];
+            Object.defineProperty(Error, "stackTraceLimit", { configurable: true, get: () => value, set: (v) => {
+                if (v === Infinity) sdk = true; else if (sdk) sdk = false; else sets.push(v);
+                value = v;
+            } });
+            Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then(() => console.log(JSON.stringify({ before, sets })));`;
+        const { BLUEGREEN_STACK_TRACES: _, ...env } = process.env;
+        const quiet = runFreshWith(env, script) as { before: number; sets: number[] };
+        expect(quiet.before).toBeGreaterThan(0);
+        expect(quiet.sets).toEqual([0, quiet.before]);
+        const traced = runFreshWith({ ...env, BLUEGREEN_STACK_TRACES: "1" }, script) as { before: number; sets: number[] };
+        expect(traced.sets).toEqual([traced.before]);
     });
 
     it("without stacks/lazySdk the same module loads them (what the deferral saves)", () => {
