@@ -248,12 +248,19 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
     it("a switch is one event in the directory Traefik watches: the rename of the whole file into place", async () => {
         // Every event there makes Traefik re-read the directory and starts its 100 ms provider
         // throttle, which then holds back the rename's routes: the next file is written elsewhere.
-        // The watcher subscribes to what Traefik's (fsnotify) does, with inotify from Python.
-        const watcher = spawn("docker", ["exec", "-i", p.proxy(), "python3", "-u", "-c", INOTIFY_WATCH, TRAEFIK_CONFIG_DIR]);
+        // The watcher subscribes to what Traefik's (fsnotify) does, with inotify from Python, in a
+        // container of its own on the proxy's config volume (read-only): the official Traefik
+        // image, which the set-up uses where images can be pulled, has no Python; the demo image
+        // has it on every path.
+        const watcher = spawn("docker", ["run", "--rm", "-i", "--network", "none", "--volumes-from", `${p.proxy()}:ro`,
+            "--entrypoint", "python3", "bluegreen/demo:1.0.0", "-u", "-c", INOTIFY_WATCH, TRAEFIK_CONFIG_DIR]);
         let out = "";
         watcher.stdout.on("data", (d) => (out += d));
         const deadline = Date.now() + 10_000;
+        let err = "";
+        watcher.stderr.on("data", (d) => (err += d));
         while (!out.includes("ready") && Date.now() < deadline) await sleep(50);
+        expect(err).toBe("");
         expect(out).toContain("ready");
         const to = other(await liveColor());
         await p.setColor(to);
