@@ -36,6 +36,13 @@ function loadedBy(specifiers: string[]): string[] {
     return runFresh(script, JSON.stringify(specifiers.map((m) => (m.startsWith(".") ? path.join(root, m) : m)))) as string[];
 }
 
+/**
+ * Script lines that put the fresh process under Pulumi's mocks, so that index.ts runs whole. The
+ * mocks module by path: the SDK's runtime index would load the code paths itself.
+ */
+const UNDER_MOCKS = `require("@pulumi/pulumi/runtime/mocks").setMocks(
+                { newResource: (a) => ({ id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs }, "bluegreen", "dev", true);`;
+
 /** The SDK's index, its Automation API and npm's Arborist, among loaded files. */
 const unused = (files: string[]) => files.filter((f) => /@pulumi[\\/]pulumi[\\/](index\.js|automation[\\/])|@npmcli[\\/]arborist/.test(f));
 
@@ -61,10 +68,8 @@ describe("the program's start", () => {
     });
 
     it("the whole program (index.ts, under Pulumi's mocks) declares its Docker stack without loading the Automation API or Arborist", () => {
-        // The mocks module by path: the SDK's runtime index would load the code paths itself.
         const script = `
-            require("@pulumi/pulumi/runtime/mocks").setMocks(
-                { newResource: (a) => ({ id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs }, "bluegreen", "dev", true);
+            ${UNDER_MOCKS}
             const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
             Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then((outputs) => {
                 const stubs = new Set([...lazy.stillDeferred].map((id) => require.resolve(id)));
@@ -82,8 +87,7 @@ describe("the program's start", () => {
         // declares its Docker stack, and the value it had before. The SDK's own, which set it to
         // Infinity around each resource's source position and then put it back, are left out.
         const script = `
-            require("@pulumi/pulumi/runtime/mocks").setMocks(
-                { newResource: (a) => ({ id: a.name + "-id", state: a.inputs }), call: (a) => a.inputs }, "bluegreen", "dev", true);
+            ${UNDER_MOCKS}
             const before = Error.stackTraceLimit;
             let value = before, sdk = false;
             const sets = [];
