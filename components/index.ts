@@ -1,14 +1,15 @@
-// Pure modules (no Pulumi resources): settings, the proxies' rendered configs, the PR summary.
-export * from "./settings";
-export * from "./nginxConfig";
-export * from "./traefikConfig";
-export * from "./previewSummary";
-// Docker: a color as containers, the nginx or Traefik proxy, the switch inside it.
-export * from "./docker/colorEnvironment";
-export * from "./docker/nginxProxy";
-export * from "./docker/traefikProxy";
-export * from "./docker/proxySwitch";
-export * from "./docker/trafficSwitch";
-// Kubernetes: a color as a Deployment, the Service selector switch and its readiness gate.
-export * from "./kubernetes/colorEnvironment";
-export * from "./kubernetes/deploymentReadyGate";
+// bluegreen: blue/green services for Pulumi programs.
+//
+//   import * as bluegreen from "bluegreen";
+//   new bluegreen.docker.BlueGreenService("api", { activeColor: "blue", colors: { ... } });
+//
+// The platforms are namespaces (like awsx's `ecs` and `lb`); `bluegreen/docker` and
+// `bluegreen/kubernetes` load one platform's SDK alone.
+export * as docker from "./docker";
+export * as kubernetes from "./kubernetes";
+export type { ColorArgs, DockerServiceArgs, HealthArgs, KubernetesColorArgs, KubernetesServiceArgs, ProxyArgs } from "./serviceArgs";
+export { ServiceArgsError, validateDockerServiceArgs, validateKubernetesServiceArgs } from "./serviceArgs";
+export type { Color } from "./settings";
+// Pure modules, for programs that build on them: the PR preview summary.
+export { summarizePreview } from "./previewSummary";
+export type { PreviewJson, PreviewSummary } from "./previewSummary";

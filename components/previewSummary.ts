@@ -26,6 +26,8 @@ export interface PreviewJson {
 }
 
 export interface TrafficChange {
+    /** The service whose traffic moves, when the stack has more than one. */
+    service?: string;
     from?: string;
     to?: string;
     fromImage?: string;
@@ -75,6 +77,24 @@ function imageOf(s: StepState | undefined, color: string | undefined): string | 
     return typeof v === "string" ? v : undefined;
 }
 
+/** The blue/green services a step belongs to: the names of the `BlueGreenService` components in its URN's parent chain. */
+const SERVICE_TYPES = /^bluegreen:(docker|kubernetes):BlueGreenService$/;
+
+/** The service of a switch step: its name without the switch's suffix. */
+function serviceOf(step: PreviewStep): string {
+    return nameOf(step.urn).replace(/-proxy-switch$|-gate$/, "");
+}
+
+/** How many services the preview mentions (any step, changed or not, including the components themselves). */
+function servicesIn(steps: PreviewStep[]): number {
+    const names = new Set<string>();
+    for (const s of steps) {
+        const chain = (s.urn.split("::")[2] ?? "").split("$");
+        if (chain.some((t) => SERVICE_TYPES.test(t))) names.add(SERVICE_TYPES.test(chain[chain.length - 1]) ? nameOf(s.urn) : serviceOf(s));
+    }
+    return names.size;
+}
+
 /** The smoke test (a `command:local:Command` with the program's BLUEGREEN_SMOKE_* environment) that runs in this update. */
 function smokeRunOf(step: PreviewStep): SmokeRun | undefined {
     if (NO_CHANGE.has(step.op) || step.op === "delete" || typeOf(step) !== "command:local:Command") return undefined;
@@ -92,31 +112,39 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
         .filter(Boolean);
     // A switch with nothing to change is left out of `preview --json`, or listed as "same"
     // without its state: either way the traffic stays where it is.
-    const sw = steps.find(isSwitch);
-    let traffic: TrafficChange = {};
-    if (sw) {
+    const switches = steps.filter(isSwitch);
+    // Services are named when the stack holds several, so the reader knows which one moves.
+    const named = servicesIn(steps) > 1;
+    const moves: TrafficChange[] = switches.map((sw) => {
         const from = colorOf(sw.oldState);
         const to = colorOf(sw.newState) ?? from;
-        traffic = { from, to, fromImage: imageOf(sw.oldState, from), toImage: imageOf(sw.newState, to) };
-    }
+        return { ...(named ? { service: serviceOf(sw) } : {}), from, to, fromImage: imageOf(sw.oldState, from), toImage: imageOf(sw.newState, to) };
+    });
+    const traffic: TrafficChange = moves[0] ?? {};
     const smokeStep = steps.find((s) => smokeRunOf(s) !== undefined);
     const smokeTest = smokeStep && smokeRunOf(smokeStep);
     const otherChanges = steps
-        .filter((s) => s !== sw && s !== smokeStep && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
+        .filter((s) => !switches.includes(s) && s !== smokeStep && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
         .map((s) => `${s.op} ${typeOf(s)} ${nameOf(s.urn)}${s.diffReasons?.length ? ` (${s.diffReasons.join(", ")})` : ""}`);
 
+    const describe = (t: TrafficChange): string => {
+        const who = t.service ? `${t.service} ` : "";
+        if (t.from === undefined) return `${who}new, ${t.to} will be live${t.toImage ? ` (${t.toImage})` : ""}`;
+        if (t.from !== t.to) {
+            const images = t.fromImage || t.toImage ? ` (${t.fromImage ?? "?"} → ${t.toImage ?? "?"})` : "";
+            return `${who}${t.from} → ${t.to}${images}`;
+        }
+        return `${who}stays on ${t.to}${t.toImage ? ` (${t.toImage})` : ""}`;
+    };
     let line: string;
     if (errors.length) {
         line = `Preview failed: ${errors.join(" | ")}`;
-    } else if (traffic.from === undefined && traffic.to === undefined) {
+    } else if (!moves.length) {
         line = "Traffic: unchanged";
-    } else if (traffic.from === undefined) {
+    } else if (moves.length === 1 && !named && traffic.from === undefined) {
         line = `Traffic: new stack, ${traffic.to} will be live${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
-    } else if (traffic.from !== traffic.to) {
-        const images = traffic.fromImage || traffic.toImage ? ` (${traffic.fromImage ?? "?"} → ${traffic.toImage ?? "?"})` : "";
-        line = `Traffic: ${traffic.from} → ${traffic.to}${images}`;
     } else {
-        line = `Traffic: stays on ${traffic.to}${traffic.toImage ? ` (${traffic.toImage})` : ""}`;
+        line = `Traffic: ${moves.map(describe).join("; ")}`;
     }
     if (!errors.length && smokeTest) {
         line += `; smoke test first: GET ${smokeTest.path} must answer ${smokeTest.status} from ${smokeTest.color}`;

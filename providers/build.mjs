@@ -9,6 +9,12 @@
 // package.json, atomically (plugins may start side by side):
 //
 //   node providers/build.mjs --bundle bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen.js
+//
+// The npm package ships it prebuilt (`npm pack` runs this through `npm run build`): a folder that
+// a consumer installs once with `pulumi plugin install resource bluegreen VERSION -f FOLDER`, whose
+// launcher runs the bundle with the `node` on PATH, so nothing is built on their machine:
+//
+//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js}
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -18,11 +24,12 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bundleOnly = process.argv[2] === "--bundle";
-const [name, version, outDir] = bundleOnly
+const forPackage = process.argv[2] === "--package";
+const [name, version, outDir] = bundleOnly || forPackage
     ? [process.argv[3], JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version, process.argv[4]]
     : process.argv.slice(2);
 if (!name || !version || !outDir) {
-    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR");
+    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
     process.exit(2);
 }
 const bundle = (outfile, sourcemap) => build({
@@ -45,6 +52,19 @@ if (bundleOnly) {
     const tmp = `${out}.${process.pid}.tmp`;
     await bundle(tmp, false);
     renameSync(tmp, out);
+    process.exit(0);
+}
+if (forPackage) {
+    const out = resolve(outDir);
+    mkdirSync(out, { recursive: true });
+    await bundle(join(out, `pulumi-resource-${name}.js`), false);
+    const launcher = join(out, `pulumi-resource-${name}`);
+    writeFileSync(launcher, `#!/bin/sh
+# The ${name} provider plugin v${version}: the switch and the readiness gate of the bluegreen package.
+exec node "$(dirname "$0")/pulumi-resource-${name}.js" "$@"
+`);
+    chmodSync(launcher, 0o755);
+    console.log(out);
     process.exit(0);
 }
 const stage = mkdtempSync(join(tmpdir(), `bluegreen-${name}-`));

@@ -1,12 +1,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Color, ColorSettings, imageVersion } from "../settings";
+import type { ColorSpec } from "../serviceArgs";
+import { Color, imageVersion } from "../settings";
+import { checkedEnv, checkedImage } from "../inputs";
 
 export interface ColorEnvironmentArgs {
     /** Which slot this is; never changes for a given environment. */
     color: Color;
-    /** Validated settings of this color (see `parseSettings`). */
-    settings: ColorSettings;
+    /** This color's validated args (`validateDockerServiceArgs`); image and env may be Outputs. */
+    settings: ColorSpec;
+    /** The service's name, in the messages about values known only once they resolve. */
+    service: string;
     /** The private network the proxy reaches the replicas on. */
     networkName: pulumi.Input<string>;
     /** Labels added to every container, besides `color` and `version`. */
@@ -35,14 +39,15 @@ export class ColorEnvironment extends pulumi.ComponentResource {
     constructor(name: string, args: ColorEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:docker:ColorEnvironment", name, {}, opts);
         const s = args.settings;
-        const version = imageVersion(s.image);
+        const image = checkedImage(args.service, `colors.${args.color}.image`, s.image);
+        const version = image.apply(imageVersion);
         const labels = { ...args.labels, color: args.color, version, "bluegreen.component": name };
-        const envs = Object.entries({ ...s.env, COLOR: args.color, PORT: String(s.port), HEALTH_PATH: s.healthPath })
-            .map(([k, v]) => `${k}=${v}`);
+        const envs = checkedEnv(args.service, `colors.${args.color}.env`, s.env).apply((env) =>
+            Object.entries({ ...env, COLOR: args.color, PORT: String(s.port), HEALTH_PATH: s.healthPath }).map(([k, v]) => `${k}=${v}`));
 
         const containers = Array.from({ length: s.replicas }, (_, i) =>
             new docker.Container(`${name}-${i}`, {
-                image: s.image,
+                image,
                 envs: pulumi.secret(envs), // env may carry credentials: keep it encrypted in state
                 labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
                 networksAdvanced: [{ name: args.networkName, aliases: [args.color] }],
@@ -61,8 +66,8 @@ export class ColorEnvironment extends pulumi.ComponentResource {
         // address (the docker provider's `networkDatas` is not re-read when an update restarts a
         // stopped container, so an address from it can be stale or empty).
         const endpointOf = (c: docker.Container) => c.name.apply((n) => `${n}:${s.port}`);
-        this.image = pulumi.output(s.image);
-        this.version = pulumi.output(version);
+        this.image = image;
+        this.version = version;
         this.containerNames = pulumi.all(containers.map((c) => c.name));
         this.endpoints = pulumi.all(containers.map(endpointOf));
         this.healthUrls = this.endpoints.apply((eps) => eps.map((e) => `http://${e}${s.healthPath}`));

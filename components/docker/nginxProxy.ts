@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_FILE, LIVE_PORT, PREVIEW_PORT, renderBootstrapConfig } from "../nginxConfig";
-import { ProxyArgsBase, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
-import { Color, ProxySettings } from "../settings";
+import { ProxyArgsBase, ProxySpec, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
+import type { Color } from "../settings";
 import { TrafficSwitch } from "./trafficSwitch";
 
 export interface NginxProxyArgs extends ProxyArgsBase {
-    settings: ProxySettings;
+    settings: ProxySpec;
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "../nginxConfig";
-import { Color, HealthSettings, ProxyKind, ProxySettings } from "../settings";
+import type { DockerServiceSpec } from "../serviceArgs";
+import type { Color, HealthSettings, ProxyKind } from "../settings";
 import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "../traefikConfig";
 import { SmokeTestArgs, declareSmokeTest } from "./smokeTest";
 import { TrafficSwitch } from "./trafficSwitch";
@@ -19,11 +20,11 @@ export interface ProxyArgsBase {
     health: HealthSettings;
     /** How long requests in flight on the old color may go on after a switch. */
     drainSeconds: number;
-    activeColor: Color;
+    activeColor: pulumi.Input<Color>;
     colors: Record<Color, ColorTarget>;
     networkName: pulumi.Input<string>;
-    /** Engine address for the traffic switch's docker CLI; the docker CLI's default if unset. */
-    dockerHost?: string;
+    /** The engine the switch reaches: the docker provider's `host` ("" for the docker CLI's default). */
+    dockerHost?: pulumi.Input<string>;
     /**
      * The provider that runs the switch (the project's own `bluegreen` plugin). Declared by the
      * program before it loads the platform's modules, so the engine starts that plugin while the
@@ -37,6 +38,9 @@ export interface ProxyArgsBase {
      */
     smokeTest?: SmokeTestArgs & { after: pulumi.Resource[] };
 }
+
+/** The proxy's validated args (image may be an Output). */
+export type ProxySpec = DockerServiceSpec["proxy"];
 
 /** How one kind of proxy stores and reports its configuration. */
 export interface SwitchBackend {
@@ -76,8 +80,11 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         parent,
         dependsOn: [container, ...smokeTest.after],
     });
-    const routing = pulumi.all([args.colors.blue.target, args.colors.green.target])
-        .apply(([blue, green]): NginxConfigInput => ({ activeColor: args.activeColor, targets: { blue, green }, drainSeconds: args.drainSeconds }));
+    const routing = pulumi.all([args.activeColor, args.colors.blue.target, args.colors.green.target])
+        .apply(([activeColor, blue, green]): NginxConfigInput => ({ activeColor, targets: { blue, green }, drainSeconds: args.drainSeconds }));
+    // The gate checks the color about to be live.
+    const gateUrls = pulumi.all([args.activeColor, args.colors.blue.healthUrls, args.colors.green.healthUrls])
+        .apply(([active, blue, green]) => (active === "blue" ? blue : green));
     return new TrafficSwitch(name, {
         kind: backend.kind,
         container: container.name,
@@ -89,7 +96,7 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
         configFile: backend.configFile,
         configDir: backend.configDir,
         statusUrl: backend.statusUrl,
-        gateUrls: args.colors[args.activeColor].healthUrls,
+        gateUrls,
         health: args.health,
         drainSeconds: args.drainSeconds,
     }, { parent, provider: args.switchProvider, dependsOn: smoke ? [smoke] : undefined });
@@ -112,7 +119,7 @@ export interface ProxyContainerSpec {
  * Declares a proxy's config volume and container, published on the configured ports and bind
  * address, with the same hardening and replacement rules for every kind of proxy.
  */
-export function declareProxyContainer(name: string, parent: pulumi.Resource, args: ProxyArgsBase & { settings: ProxySettings }, spec: ProxyContainerSpec): docker.Container {
+export function declareProxyContainer(name: string, parent: pulumi.Resource, args: ProxyArgsBase & { settings: ProxySpec }, spec: ProxyContainerSpec): docker.Container {
     const settings = args.settings;
     const labels = Object.entries({ ...args.labels, "bluegreen.component": name }).map(([label, value]) => ({ label, value }));
     const volume = new docker.Volume(`${name}-config`, { labels }, { parent });

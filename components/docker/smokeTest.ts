@@ -70,7 +70,7 @@ const what = (a) => (a.status ? "HTTP " + a.status + (a.served ? " from " + a.se
 export interface SmokeTestArgs {
     settings: SmokeTestSettings;
     /** The color the switch will route live traffic to. */
-    target: Color;
+    target: pulumi.Input<Color>;
     /** Names of the target's replica containers: a new one (new image, env or count) re-runs the test. */
     targetContainers: pulumi.Input<string[]>;
     /** `http://host:port` of the preview and the live listener, as published on the host. */

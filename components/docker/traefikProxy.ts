@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ProxyArgsBase, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
-import { Color, ProxySettings } from "../settings";
+import { ProxyArgsBase, ProxySpec, SWITCH_BACKEND, declareProxyContainer, declareSwitch } from "./proxySwitch";
+import type { Color } from "../settings";
 import { TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, traefikArgs } from "../traefikConfig";
 import { TrafficSwitch } from "./trafficSwitch";
 
 export interface TraefikProxyArgs extends ProxyArgsBase {
-    settings: ProxySettings;
+    settings: ProxySpec;
 }
 
 /** Traefik binds its two entry points and nothing else (spelled as Docker reports it, see nginxProxy.ts). */

@@ -8,6 +8,7 @@
  * is the resource the program declares.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PLUGIN_VERSION } from "../version";
 import type { Color, ProxyKind } from "../settings";
 
 export interface TrafficSwitchArgs {
@@ -48,7 +49,7 @@ export class TrafficSwitch extends pulumi.CustomResource {
             TRAFFIC_SWITCH_TYPE,
             name,
             { ...args, dockerHost: args.dockerHost ?? "", idleColor: idle, servedGeneration: undefined },
-            { ...opts, aliases: [...(opts?.aliases ?? []), ...DYNAMIC_SWITCH_TYPES.map((type) => ({ type }))] },
+            { version: PLUGIN_VERSION, ...opts, aliases: [...(opts?.aliases ?? []), ...DYNAMIC_SWITCH_TYPES.map((type) => ({ type }))] },
         );
     }
 }

@@ -1,14 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Color, ColorSettings, ResourceSettings, imageVersion } from "../settings";
+import { checkedEnv, checkedImage } from "../inputs";
+import type { ColorSpec } from "../serviceArgs";
+import { Color, ResourceSettings, imageVersion } from "../settings";
 
 export interface KubeColorEnvironmentArgs {
     color: Color;
-    settings: ColorSettings;
+    /** This color's validated args (`validateKubernetesServiceArgs`); image and env may be Outputs. */
+    settings: ColorSpec;
+    /** The service's name, in the messages about values known only once they resolve. */
+    service: string;
     /** Replicas to run now: the color's own count, or `idleReplicas` while it is idle. */
     replicas: number;
     resources: ResourceSettings;
-    namespace: string;
+    namespace: pulumi.Input<string>;
     /** The `app` label shared by both colors and selected by both Services. */
     app: string;
     /** How long creating or updating the Deployment may wait for its rollout (`healthDeadlineSeconds`). */
@@ -19,7 +24,6 @@ export interface KubeColorEnvironmentArgs {
      * it goes on for up to this long and then ends as the app ends it on SIGTERM.
      */
     drainSeconds: number;
-    provider?: k8s.Provider;
 }
 
 /** Seconds a pod has after SIGTERM (after its drain) to stop by itself before it is killed. */
@@ -39,15 +43,21 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
     constructor(name: string, args: KubeColorEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:kubernetes:ColorEnvironment", name, {}, opts);
         const s = args.settings;
-        const labels = { app: args.app, color: args.color, version: imageVersion(s.image) };
+        const image = checkedImage(args.service, `colors.${args.color}.image`, s.image);
+        const labels = { app: args.app, color: args.color, version: image.apply(imageVersion) };
+        // Env may carry credentials. An empty map is left out: the kubernetes provider never
+        // stores an empty `stringData`, so declaring one plans a replacement of the Secret, and
+        // through its new name a rollout of the Deployment, on every `up`.
+        const plainEnv = isPlainRecord(s.env) ? (s.env as Record<string, string>) : undefined;
+        const env = checkedEnv(args.service, `colors.${args.color}.env`, s.env);
+        const stringData = plainEnv
+            ? (Object.keys(plainEnv).length ? pulumi.secret(env) : undefined)
+            : env.apply((e) => (Object.keys(e).length ? pulumi.secret(e) : undefined));
         const probe = { httpGet: { path: s.healthPath, port: "http" }, periodSeconds: 2, timeoutSeconds: 2 };
         const secretEnv = new k8s.core.v1.Secret(`${name}-env`, {
             metadata: { namespace: args.namespace, labels },
-            // Env may carry credentials. An empty map is left out: the kubernetes provider never
-            // stores an empty `stringData`, so declaring one plans a replacement of the Secret, and
-            // through its new name a rollout of the Deployment, on every `up`.
-            stringData: Object.keys(s.env).length ? pulumi.secret(s.env) : undefined,
-        }, { parent: this, provider: args.provider });
+            stringData,
+        }, { parent: this });
         const deployment = new k8s.apps.v1.Deployment(name, {
             metadata: { namespace: args.namespace, labels },
             spec: {
@@ -61,7 +71,7 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                         securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [{
                             name: "app",
-                            image: s.image,
+                            image,
                             ports: [{ name: "http", containerPort: s.port }],
                             env: [
                                 { name: "COLOR", value: args.color },
@@ -82,13 +92,18 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
             },
         }, {
             parent: this,
-            provider: args.provider,
             // The provider waits for the rollout; a color that cannot become ready fails the update
             // within the health deadline, before the Services move, instead of after 10 minutes.
             customTimeouts: { create: `${args.rolloutSeconds}s`, update: `${args.rolloutSeconds}s` },
         });
-        this.image = pulumi.output(s.image);
+        this.image = image;
         this.deploymentName = deployment.metadata.name;
         this.registerOutputs({ image: this.image, deploymentName: this.deploymentName });
     }
+}
+
+/** A map given as a plain object whose values are all plain (no Output anywhere). */
+function isPlainRecord(v: unknown): boolean {
+    return typeof v === "object" && v !== null && !pulumi.Output.isInstance(v) && !(v instanceof Promise)
+        && Object.values(v).every((x) => typeof x === "string" || typeof x === "number" || typeof x === "boolean");
 }

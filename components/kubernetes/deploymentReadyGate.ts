@@ -6,6 +6,7 @@
  * The project's own provider plugin (`providers/bluegreen/readyGate.ts`) runs it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PLUGIN_VERSION } from "../version";
 
 export interface DeploymentReadyGateArgs {
     deployment: pulumi.Input<string>;
@@ -27,7 +28,7 @@ export class DeploymentReadyGate extends pulumi.CustomResource {
             READY_GATE_TYPE,
             name,
             { ...args, kubeconfig: args.kubeconfig ?? "", context: args.context ?? "" },
-            { ...opts, aliases: [...(opts?.aliases ?? []), ...DYNAMIC_GATE_TYPES.map((type) => ({ type }))] },
+            { version: PLUGIN_VERSION, ...opts, aliases: [...(opts?.aliases ?? []), ...DYNAMIC_GATE_TYPES.map((type) => ({ type }))] },
         );
     }
 }

@@ -4,6 +4,9 @@
  * separate arguments, never a shell string.
  */
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { DiffKind, DiffResult } from "../shared/grpcProvider";
 
 export interface GateState {
@@ -11,7 +14,7 @@ export interface GateState {
     namespace: string;
     activeColor: string;
     deadlineSeconds: number;
-    /** `kubernetes:kubeconfig` and `kubernetes:context` of the stack, if set. */
+    /** The kubernetes provider's kubeconfig (a path or the contents) and context, "" for its defaults. */
     kubeconfig: string;
     context: string;
 }
@@ -25,8 +28,21 @@ export function rolloutStatusArgs(s: GateState): string[] {
 }
 
 export async function waitReady(s: GateState): Promise<void> {
-    const env = { ...process.env, ...(s.kubeconfig && !s.kubeconfig.includes("\n") ? { KUBECONFIG: s.kubeconfig } : {}) };
-    await new Promise<void>((resolve, reject) => {
+    // A kubeconfig given as contents goes to kubectl as a file only this user can read, removed after.
+    const inline = s.kubeconfig.includes("\n");
+    const dir = inline ? fs.mkdtempSync(path.join(os.tmpdir(), "bluegreen-gate-")) : "";
+    const kubeconfig = inline ? path.join(dir, "kubeconfig") : s.kubeconfig;
+    if (inline) fs.writeFileSync(kubeconfig, s.kubeconfig, { mode: 0o600 });
+    const env = { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) };
+    try {
+        await rolloutStatus(s, env);
+    } finally {
+        if (inline) fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function rolloutStatus(s: GateState, env: NodeJS.ProcessEnv): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
         execFile("kubectl", rolloutStatusArgs(s), { env, timeout: (s.deadlineSeconds + 30) * 1000 }, (err, stdout, stderr) => {
             if (!err) return resolve();
             reject(new Error(

@@ -1,5 +1,22 @@
 /**
- * Defers the two parts of the Pulumi Node.js SDK that this program never uses but that the SDK's
+ * How the demo program starts fast: three measures, each on the path of every `pulumi up` (the
+ * switch's speed target, README "Benchmark"), kept here so that `index.ts` reads as the program.
+ * Each is checked by test/unit/programStart.test.ts, which fails when an SDK upgrade defeats it.
+ *
+ * 1. `deferUnusedSdkModules()`: the SDK's index loads its Automation API and npm's Arborist on
+ *    every start although a program uses neither: about 575 modules, 0.15–0.3 s of CPU just
+ *    before the engine can start the docker plugin (measured: commits 0339beb, 4a2508a).
+ * 2. `withoutStackTraces(fn)`: while the program declares its resources, errors carry no stack
+ *    trace. The SDK records one for every promise it makes (hundreds per run) and ts-node maps
+ *    each through source maps: about 0.3 s of a 3 s switch (measured: README "Benchmark").
+ *    Restored in a `finally`; BLUEGREEN_STACK_TRACES=1 keeps them throughout, for debugging.
+ * 3. `afterOneTurn(fn)`: the platform's module blocks Node.js for a few hundred milliseconds while
+ *    it loads. Waiting one turn of the event loop first lets the SDK send the registration of the
+ *    provider declared before, so the engine starts that plugin while the module loads (the
+ *    provider declared about 0.23 s sooner, measured: commit 03969f4).
+ */
+/**
+ * 1. Defers the two parts of the Pulumi Node.js SDK that this program never uses but that the SDK's
  * index loads on every start: its Automation API and, through `runtime/closure/codePaths`, npm's
  * Arborist with pacote, tar, sigstore and the rest (about 575 modules, 0.3 s of CPU). The
  * platforms' provider SDKs (`@pulumi/docker`, `@pulumi/kubernetes`) import that index, so a
@@ -89,4 +106,20 @@ function defer({ id, readAtLoad }: Deferred): void {
 /** Puts the stand-ins in place (see the module's comment). */
 export function deferUnusedSdkModules(): void {
     for (const d of DEFERRED) defer(d);
+}
+
+/** Runs `fn` with Error.stackTraceLimit at 0 (unless BLUEGREEN_STACK_TRACES is set), restoring it after. */
+export function withoutStackTraces<T>(fn: () => T): T {
+    const limit = Error.stackTraceLimit;
+    if (!process.env.BLUEGREEN_STACK_TRACES) Error.stackTraceLimit = 0;
+    try {
+        return fn();
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+}
+
+/** Runs `fn` on the next turn of the event loop. */
+export function afterOneTurn<T>(fn: () => T): Promise<T> {
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(fn);
 }

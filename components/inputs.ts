@@ -1,0 +1,29 @@
+/**
+ * Checks of the args a user may pass as Outputs (images, env), made once their values are known:
+ * the same messages as the checks of plain values (`serviceArgs.ts`), raised when the value resolves.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Checker } from "./serviceArgs";
+
+/** The image, checked as an image reference when known. */
+export function checkedImage(service: string, path: string, image: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.output(image).apply((v) => {
+        new Checker(service).image(path, v);
+        return v;
+    });
+}
+
+/** The env map, every value a string, names and values checked when known. */
+export function checkedEnv(service: string, path: string, env: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<Record<string, string>> {
+    return pulumi.output(env).apply((e) => {
+        const c = new Checker(service);
+        if (e === null || typeof e !== "object" || Array.isArray(e)) c.fail(path, e, "a map of variable names to values");
+        c.env(path, e);
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(e as Record<string, unknown>)) {
+            if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") c.fail(`${path}.${k}`, v, "a string");
+            out[k] = String(v);
+        }
+        return out;
+    });
+}
