@@ -3,19 +3,30 @@
  * the same messages as the checks of plain values (`serviceArgs.ts`), raised when the value resolves.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Checker } from "./serviceArgs";
+import { RunError } from "@pulumi/pulumi/errors";
+import { Checker, ServiceArgsError } from "./serviceArgs";
+
+/** Runs `check`; a bad value's message reaches the person without a stack trace, as a RunError. */
+export function asRunError<T>(check: () => T): T {
+    try {
+        return check();
+    } catch (e) {
+        if (e instanceof ServiceArgsError) throw new RunError(e.message);
+        throw e;
+    }
+}
 
 /** The image, checked as an image reference when known. */
 export function checkedImage(service: string, path: string, image: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.output(image).apply((v) => {
+    return pulumi.output(image).apply((v) => asRunError(() => {
         new Checker(service).image(path, v);
         return v;
-    });
+    }));
 }
 
 /** The env map, every value a string, names and values checked when known. */
 export function checkedEnv(service: string, path: string, env: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<Record<string, string>> {
-    return pulumi.output(env).apply((e) => {
+    return pulumi.output(env).apply((e) => asRunError(() => {
         const c = new Checker(service);
         if (e === null || typeof e !== "object" || Array.isArray(e)) c.fail(path, e, "a map of variable names to values");
         c.env(path, e);
@@ -25,5 +36,5 @@ export function checkedEnv(service: string, path: string, env: pulumi.Input<Reco
             out[k] = String(v);
         }
         return out;
-    });
+    }));
 }

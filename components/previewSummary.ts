@@ -85,7 +85,11 @@ function serviceOf(step: PreviewStep): string {
     return nameOf(step.urn).replace(/-proxy-switch$|-gate$/, "");
 }
 
-/** How many services the preview mentions (any step, changed or not, including the components themselves). */
+/**
+ * How many services the preview mentions (any step, changed or not, including the components
+ * themselves). `preview --json` lists unchanged resources only with `--show-sames`, as the
+ * pull-request workflow runs it; without, a stack's other services are invisible here.
+ */
 function servicesIn(steps: PreviewStep[]): number {
     const names = new Set<string>();
     for (const s of steps) {

@@ -4,8 +4,8 @@
  *
  * Pure: no Pulumi runtime, no I/O. Each component calls `validate*ServiceArgs` before it declares
  * anything; every error names the service, the arg path, the value and what is allowed, e.g.
- * `api: colors.green.replicas must be 1–20, got 0`. Values passed as Outputs (images, env,
- * namespace) are checked by the component once they are known.
+ * `api: colors.green.replicas must be 1–20, got 0`. Images and env passed as Outputs are checked
+ * by the component once they are known (components/inputs.ts).
  */
 import type { Input } from "@pulumi/pulumi";
 import { isIPv4, isIPv6 } from "node:net";
@@ -326,7 +326,8 @@ export function validateKubernetesServiceArgs(name: string, args: KubernetesServ
         nodeAddress,
     };
     const idle = args.idleReplicas ?? DEFAULTS.idleReplicas;
-    const idleReplicas = idle === "full" ? "full" : c.int("idleReplicas", idle, 0, 0, 20);
+    if (idle !== "full" && (typeof idle !== "number" || !Number.isInteger(idle) || idle < 0 || idle > 20)) c.fail("idleReplicas", idle, "\"full\" or 0–20");
+    const idleReplicas = idle;
     // The idle color is scaled down after the live Service has left it; that order is declared, so
     // it needs to know which color is idle while the program runs.
     if (idleReplicas !== "full" && base.knownActiveColor === undefined) {

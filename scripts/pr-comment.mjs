@@ -1,5 +1,6 @@
 // Renders the pull-request comment from `pulumi preview --json` output on stdin:
-//   pulumi preview --json --stack dev | node scripts/pr-comment.mjs dev > comment.md
+//   pulumi preview --json --show-sames --stack dev | node scripts/pr-comment.mjs dev > comment.md
+// (--show-sames lists every resource, so that a stack with several services names the one that moves)
 // The preview's exit code is the workflow's business; a failed preview still prints JSON with
 // its diagnostics, and the comment says why it failed.
 import { readFileSync } from "node:fs";

@@ -6,9 +6,10 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { RunError } from "@pulumi/pulumi/errors";
+import { DeclarationGate } from "../declaration";
 import { COLORS, Color, otherColor } from "../settings";
-import { DockerServiceArgs, DockerServiceSpec, HostPortClaims, ServiceArgsError, validateDockerServiceArgs } from "../serviceArgs";
+import { asRunError } from "../inputs";
+import { DockerServiceArgs, HostPortClaims, validateDockerServiceArgs } from "../serviceArgs";
 import { ColorEnvironment } from "./colorEnvironment";
 import { NginxProxy } from "./nginxProxy";
 import { TraefikProxy } from "./traefikProxy";
@@ -27,27 +28,11 @@ export function hostFor(bind: string): string {
 
 /** Host ports of every Docker service this program declares. */
 const claims = new HostPortClaims();
-/** The first port conflict this program ran into, if any. */
+/** The first port conflict this program ran into, if any: every service declared in that turn stays unregistered. */
 let conflict: string | undefined;
 /** Explicit docker providers, numbered: two services on one provider share its engine. */
 const providerIds = new WeakMap<object, number>();
 let providersSeen = 0;
-
-/**
- * Resolves, one turn of the event loop after the service is declared, when no service declared
- * in the same turn claimed one of its host ports; rejects when one did. The service's children
- * wait for it (they need its URN), so after a conflict nothing of either service is created,
- * even though the first was declared before the second.
- */
-function noConflictAfterThisTurn(): Promise<void> {
-    return new Promise((resolve, reject) => setImmediate(() => (conflict ? reject(new RunError(conflict)) : resolve())));
-}
-
-/** A bad arg, as the engine prints it: the message alone, no stack trace. */
-function argsError(e: unknown): never {
-    if (e instanceof ServiceArgsError) throw new RunError(e.message);
-    throw e;
-}
 
 /**
  * The Docker engine of the docker provider the service's containers use (`opts.provider`,
@@ -85,27 +70,22 @@ export class BlueGreenService extends pulumi.ComponentResource {
     public readonly networkName: pulumi.Output<string>;
 
     constructor(name: string, args: DockerServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        let spec: DockerServiceSpec;
-        try {
-            spec = validateDockerServiceArgs(name, args);
-        } catch (e) {
-            argsError(e);
-        }
-        super(DOCKER_SERVICE_TYPE, name, {}, {
-            ...opts,
-            // The SDK awaits a promise here (and the user's dependsOn inside it) before it registers the service.
-            dependsOn: noConflictAfterThisTurn().then(() => opts.dependsOn ?? []) as pulumi.Input<pulumi.Resource[]>,
-        });
+        const spec = asRunError(() => validateDockerServiceArgs(name, args));
+        // A service that another one declared in the same turn conflicts with is never registered.
+        const gate = new DeclarationGate(() => conflict !== undefined);
+        super(DOCKER_SERVICE_TYPE, name, {}, { ...opts, dependsOn: gate.dependsOn(opts.dependsOn) });
         const engine = engineOf(this);
-        try {
-            claims.claim(name, engine.key, spec.proxy.bindAddress, [
-                { path: "proxy.port", port: spec.proxy.port },
-                { path: "proxy.previewPort", port: spec.proxy.previewPort },
-            ]);
-        } catch (e) {
-            conflict ??= (e as Error).message;
-            argsError(e);
-        }
+        asRunError(() => {
+            try {
+                claims.claim(name, engine.key, spec.proxy.bindAddress, [
+                    { path: "proxy.port", port: spec.proxy.port },
+                    { path: "proxy.previewPort", port: spec.proxy.previewPort },
+                ]);
+            } catch (e) {
+                conflict ??= (e as Error).message;
+                throw e;
+            }
+        });
         // Children keep the names a program-level stack gave them, so such a stack moves in place.
         const child: pulumi.CustomResourceOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
         const labels = spec.labels;
@@ -162,5 +142,6 @@ export class BlueGreenService extends pulumi.ComponentResource {
             url: this.url, previewUrl: this.previewUrl, activeColor: this.activeColor, idleColor: this.idleColor,
             blueImage: this.blueImage, greenImage: this.greenImage, proxyContainerName: this.proxyContainerName, networkName: this.networkName,
         });
+        gate.declared();
     }
 }

@@ -6,12 +6,13 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RunError } from "@pulumi/pulumi/errors";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { kubeconfigServerHost, serviceUrl } from "../serviceUrl";
-import { KubernetesServiceArgs, KubernetesServiceSpec, ServiceArgsError, validateKubernetesServiceArgs } from "../serviceArgs";
+import { KubernetesServiceArgs, ServiceArgsError, validateKubernetesServiceArgs } from "../serviceArgs";
+import { DeclarationGate } from "../declaration";
+import { asRunError } from "../inputs";
 import { Color, otherColor } from "../settings";
 import { KubeColorEnvironment } from "./colorEnvironment";
 import { DeploymentReadyGate } from "./deploymentReadyGate";
@@ -89,28 +90,21 @@ export class BlueGreenService extends pulumi.ComponentResource {
     public readonly previewServiceName: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        let spec: KubernetesServiceSpec;
-        try {
-            spec = validateKubernetesServiceArgs(name, args);
-        } catch (e) {
-            if (e instanceof ServiceArgsError) throw new RunError(e.message);
-            throw e;
-        }
-        super(KUBERNETES_SERVICE_TYPE, name, {}, opts);
+        const spec = asRunError(() => validateKubernetesServiceArgs(name, args));
+        // Registered only once the constructor has completed: a check below that needs the provider
+        // (the node address) fails with nothing registered.
+        const declaration = new DeclarationGate();
+        super(KUBERNETES_SERVICE_TYPE, name, {}, { ...opts, dependsOn: declaration.dependsOn(opts.dependsOn) });
         const cluster = clusterOf(this);
         const needsNode = spec.service.type !== "ClusterIP";
         // Resolved before any child is declared when the kubeconfig is known: a NodePort service
         // without a node address fails with a message and nothing created.
         let nodeAddress: pulumi.Input<string> = "";
         if (needsNode) {
-            try {
-                nodeAddress = typeof cluster.kubeconfig === "string" && typeof cluster.context === "string"
-                    ? nodeAddressOf(name, spec.service.nodeAddress, cluster.kubeconfig, cluster.context)
-                    : pulumi.all([cluster.kubeconfig, cluster.context]).apply(([k, c]) => nodeAddressOf(name, spec.service.nodeAddress, k, c));
-            } catch (e) {
-                if (e instanceof ServiceArgsError) throw new RunError(e.message);
-                throw e;
-            }
+            const { kubeconfig, context } = cluster;
+            nodeAddress = typeof kubeconfig === "string" && typeof context === "string"
+                ? asRunError(() => nodeAddressOf(name, spec.service.nodeAddress, kubeconfig, context))
+                : pulumi.all([kubeconfig, context]).apply(([k, c]) => asRunError(() => nodeAddressOf(name, spec.service.nodeAddress, k, c)));
         }
         const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions =>
             ({ parent: this, aliases: [{ parent: pulumi.rootStackResource }], ...extra });
@@ -171,5 +165,6 @@ export class BlueGreenService extends pulumi.ComponentResource {
             url: this.url, previewUrl: this.previewUrl, activeColor: this.activeColor, idleColor: this.idleColor,
             blueImage: this.blueImage, greenImage: this.greenImage, serviceName: this.serviceName, previewServiceName: this.previewServiceName,
         });
+        declaration.declared();
     }
 }

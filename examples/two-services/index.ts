@@ -2,22 +2,34 @@
 // own config namespace, so each switches on its own:
 //
 //   pulumi config set api:activeColor green && pulumi up     # api moves, web is untouched
+//
+// On Docker (the default) each service gets its proxy on two host ports; with
+// `pulumi config set platform kubernetes` each gets a Deployment per color and two Services.
 import * as pulumi from "@pulumi/pulumi";
 import * as bluegreen from "bluegreen";
 
+const stack = new pulumi.Config();
+const platform = stack.get("platform") ?? "docker";
+
 function service(name: string, defaults: { blueImage: string; greenImage: string; port: number }) {
     const config = new pulumi.Config(name);
-    return new bluegreen.docker.BlueGreenService(name, {
+    const port = config.getNumber("port") ?? defaults.port;
+    const previewPort = config.getNumber("previewPort") ?? port + 1;
+    const args = {
         activeColor: (config.get("activeColor") ?? "blue") as bluegreen.Color,
         colors: {
             blue: { image: config.get("blueImage") ?? defaults.blueImage },
             green: { image: config.get("greenImage") ?? defaults.greenImage },
         },
-        proxy: {
-            port: config.getNumber("port") ?? defaults.port,
-            previewPort: config.getNumber("previewPort") ?? defaults.port + 1,
-        },
-    });
+    };
+    if (platform === "kubernetes") {
+        return new bluegreen.kubernetes.BlueGreenService(name, {
+            ...args,
+            namespace: stack.get("namespace"),
+            service: { type: "NodePort", port, previewPort },
+        });
+    }
+    return new bluegreen.docker.BlueGreenService(name, { ...args, proxy: { port, previewPort } });
 }
 
 const api = service("api", { blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0", port: 8180 });

@@ -1,7 +1,7 @@
 /**
  * What the stand-in kubernetes provider implements: the three resource types the program declares,
  * each with exactly the fields the program sets (components/kubernetes/colorEnvironment.ts,
- * stacks/kubernetes.ts), plus `metadata.name` (the provider's naming rules depend on it), and the
+ * components/kubernetes/service.ts), plus `metadata.name` (the provider's naming rules depend on it), and the
  * real provider's table of fields whose change replaces the object
  * (pulumi-kubernetes `provider/pkg/provider/diff.go`). Anything else is refused by `check`.
  */

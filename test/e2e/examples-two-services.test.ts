@@ -1,28 +1,24 @@
 /**
  * The package as another team's program uses it: examples/two-services (project `shop`), which
  * depends on `bluegreen` through the tarball `npm pack` makes, installed by npm in a copy of the
- * example outside this repository with `--omit=dev`, and the `bluegreen` plugin installed from the
+ * example outside this repository (test/helpers/consumer.ts), and the `bluegreen` plugin installed from the
  * package as the README says, into a Pulumi home of its own (no path into this repository). Two
  * services, `api` and `web`, in one stack on the real Docker engine, 200 requests/s on each URL:
  * up; switch api alone (its preview and PR summary show only api's switch, web 0 changes, 0 failed
  * requests on either URL); roll api back; destroy leaves nothing.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PreviewJson, summarizePreview } from "../../components/previewSummary";
+import { ConsumerProject, PACKAGE_VERSION } from "../helpers/consumer";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { changes, dockerOk, freePort } from "../helpers/programStack";
-import { ROOT, pulumiEnv, runId, tmpDir, workspaceOptions } from "../helpers/toolchain";
+import { runId } from "../helpers/toolchain";
 
-const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version as string;
-const work = tmpDir("bg-shop");
-const project = path.join(work, "shop");
-const home = path.join(work, "pulumi-home");
+const shop = new ConsumerProject();
 const stackName = runId("bgshop");
-let env: Record<string, string> = {};
 let stack: Stack;
 const urls: Record<"api" | "web", { url: string; previewUrl: string }> = { api: { url: "", previewUrl: "" }, web: { url: "", previewUrl: "" } };
 const figures: Record<string, unknown> = {};
@@ -30,12 +26,8 @@ const figures: Record<string, unknown> = {};
 type Created = { kind: "container" | "network" | "volume"; id: string };
 let created: Created[] = [];
 
-function run(cmd: string, args: string[], cwd: string): string {
-    return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
-}
-
 function cli(args: string[]): string {
-    return run("pulumi", [...args, "--stack", stackName, "--non-interactive"], project);
+    return shop.run("pulumi", [...args, "--stack", stackName, "--non-interactive"]);
 }
 
 async function setConfig(config: Record<string, string>): Promise<void> {
@@ -64,27 +56,8 @@ function expectServed(report: LoadReport, colors: string[], what: string): void 
 }
 
 beforeAll(async () => {
-    const opts = await workspaceOptions();
-    env = { ...pulumiEnv(), PULUMI_HOME: home };
-    // The package as npm publishes it (prepack builds dist/ and the plugin).
-    const tarball = path.join(work, run("npm", ["pack", "--silent", "--pack-destination", work], ROOT).trim().split("\n").pop()!);
-    fs.mkdirSync(project);
-    for (const f of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json"]) {
-        fs.copyFileSync(path.join(ROOT, "examples/two-services", f), path.join(project, f));
-    }
-    const pkg = JSON.parse(fs.readFileSync(path.join(project, "package.json"), "utf8"));
-    pkg.dependencies.bluegreen = `file:${tarball}`;
-    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify(pkg, null, 2));
-    run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"], project);
-    // A Pulumi home of the consumer's: the platform plugins the set-up installed, and bluegreen
-    // installed from the package, as the README says.
-    const shared = path.join(pulumiEnv().PULUMI_HOME, "plugins");
-    fs.mkdirSync(path.join(home, "plugins"), { recursive: true });
-    for (const p of fs.readdirSync(shared).filter((p) => /^resource-(docker|command|kubernetes)-v/.test(p) && !p.endsWith(".lock"))) {
-        fs.symlinkSync(path.join(shared, p), path.join(home, "plugins", p));
-    }
-    run("pulumi", ["plugin", "install", "resource", "bluegreen", VERSION, "-f", "node_modules/bluegreen/dist/plugin"], project);
-    stack = await LocalWorkspace.createStack({ stackName, workDir: project }, { ...opts, envVars: { ...opts.envVars, PULUMI_HOME: home }, pulumiHome: home });
+    await shop.install();
+    stack = await shop.createStack(stackName);
     const ports: number[] = [];
     while (ports.length < 4) {
         const p = await freePort();
@@ -106,18 +79,18 @@ afterAll(async () => {
         await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
     }
     for (const { kind, id } of created) dockerOk(kind === "container" ? "rm" : kind, ...(kind === "container" ? ["-f", id] : ["rm", id]));
-    fs.rmSync(work, { recursive: true, force: true });
+    shop.remove();
 });
 
 describe("examples/two-services: the package in another team's program", () => {
     it("the consumer has no path into this repository: bluegreen comes from node_modules, its plugin from its own Pulumi home", () => {
-        expect(fs.lstatSync(path.join(project, "node_modules/bluegreen")).isSymbolicLink()).toBe(false);
-        expect(fs.existsSync(path.join(project, "node_modules/esbuild")), "no devDependency installed").toBe(false);
-        expect(fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8")).not.toMatch(/plugins|providers\/bluegreen/);
-        const plugins = JSON.parse(run("pulumi", ["plugin", "ls", "--json"], project)) as { name: string; version: string; path: string }[];
-        const bg = plugins.find((p) => p.name === "bluegreen");
-        expect(bg?.version).toBe(VERSION);
-        expect(bg?.path.startsWith(home)).toBe(true);
+        expect(fs.lstatSync(path.join(shop.dir, "node_modules/bluegreen")).isSymbolicLink()).toBe(false);
+        expect(fs.existsSync(path.join(shop.dir, "node_modules/esbuild")), "no devDependency of bluegreen installed").toBe(false);
+        expect(fs.readFileSync(path.join(shop.dir, "Pulumi.yaml"), "utf8")).not.toMatch(/plugins|providers\/bluegreen/);
+        const plugins = JSON.parse(shop.run("pulumi", ["plugin", "ls", "--json"])) as { name: string; version: string }[];
+        expect(plugins.filter((p) => p.name === "bluegreen").map((p) => p.version)).toEqual([PACKAGE_VERSION]);
+        const installed = path.join(shop.home, "plugins", `resource-bluegreen-v${PACKAGE_VERSION}`);
+        expect(fs.readdirSync(installed).sort()).toEqual(["pulumi-resource-bluegreen", "pulumi-resource-bluegreen.js"]);
     });
 
     it("up declares both services: each url serves its blue, each previewUrl its green", async () => {
@@ -136,7 +109,8 @@ describe("examples/two-services: the package in another team's program", () => {
 
     it("switching api alone: the preview and the PR summary show only api's switch, web has 0 changes", async () => {
         await setConfig({ "api:activeColor": "green" });
-        const json = JSON.parse(cli(["preview", "--json"])) as PreviewJson;
+        // As the pull-request workflow runs it (.github/workflows/preview.yml).
+        const json = JSON.parse(cli(["preview", "--json", "--show-sames"])) as PreviewJson;
         expect(changes(json)).toEqual(["update bluegreen:docker:TrafficSwitch::api-proxy-switch"]);
         expect((json.steps ?? []).filter((s) => s.op !== "same" && s.urn.includes("::web"))).toEqual([]);
         const summary = summarizePreview(json);

@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsumerProject } from "../helpers/consumer";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { openStream, sleep, watchColors } from "../helpers/stream";
 import { kubernetesCluster, requirements } from "../helpers/requirements";
@@ -151,9 +152,18 @@ beforeAll(async () => {
     });
 }, 900_000);
 
+/** examples/two-services on this cluster (the last describe below): api and web in one namespace. */
+const shop = new ConsumerProject();
+let shopStack: Stack | undefined;
+
 afterAll(async () => {
     if (missing) return;
     try {
+        if (shopStack) {
+            await shopStack.destroy({ onOutput: () => undefined }).catch((e) => console.error("destroy of the two services failed:", e));
+            await shopStack.workspace.removeStack(shopStack.name, { force: true }).catch(() => undefined);
+        }
+        shop.remove();
         if (stack) {
             await stack.destroy({ onOutput: () => undefined }).catch((e) => console.error("destroy failed:", e));
             await stack.workspace.removeStack(id, { force: true }).catch(() => undefined);
@@ -319,6 +329,67 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         const left = ["deployments", "services", "secrets", "replicasets", "pods"]
             .flatMap((kind) => json("get", kind, "-n", namespace).items.map((o: any) => `${kind}/${o.metadata.name}`))
             .filter((n: string) => n.includes(prefix));
+        expect(left).toEqual([]);
+    });
+});
+
+describe.skipIf(missing)("two services of a team's program (examples/two-services) in one namespace", () => {
+    const shopNs = `${id}-shop`;
+    /** Both Services of a service: their selectors, by role. */
+    const selectors = (svc: "api" | "web") => Object.fromEntries((["production", "preview"] as const).map((role) => {
+        const found = json("get", "services", "-n", shopNs).items.filter((s: any) => s.metadata.name.startsWith(`${svc}-${role}-`));
+        expect(found).toHaveLength(1);
+        return [role, found[0].spec.selector];
+    }));
+    /** A service's pods (uid and restarts) and Deployments (generation), which a switch of another service must not touch. */
+    const workload = (svc: "api" | "web") => ({
+        pods: json("get", "pods", "-n", shopNs, "-l", `app=${svc}`).items
+            .map((p: any) => `${p.metadata.uid} ${p.status.containerStatuses?.[0]?.restartCount ?? 0}`).sort(),
+        deployments: json("get", "deployments", "-n", shopNs, "-l", `app=${svc}`).items
+            .map((d: any) => `${d.metadata.name} ${d.metadata.generation}`).sort(),
+    });
+
+    beforeAll(async () => {
+        kubectl("create", "namespace", shopNs);
+        await shop.install();
+        shopStack = await shop.createStack(`${id}-shop`);
+        await shopStack.setAllConfig({
+            "shop:platform": { value: "kubernetes" }, "shop:namespace": { value: shopNs }, "kubernetes:kubeconfig": { value: kubeconfig },
+            "api:blueImage": { value: "bluegreen/demo:1.0.0" }, "api:greenImage": { value: "bluegreen/demo:2.0.0" },
+            "web:blueImage": { value: "bluegreen/demo:2.0.0" }, "web:greenImage": { value: "bluegreen/demo:1.0.0" },
+        });
+    }, 600_000);
+
+    it("up declares both: each production Service selects its own app's blue pods", async () => {
+        const r = await shopStack!.up({ onOutput: () => undefined });
+        expect(r.summary.result).toBe("succeeded");
+        expect(selectors("api")).toEqual({ production: { app: "api", color: "blue" }, preview: { app: "api", color: "green" } });
+        expect(selectors("web")).toEqual({ production: { app: "web", color: "blue" }, preview: { app: "web", color: "green" } });
+        if (pods === "real") {
+            expect(await colorsOf(r.outputs.apiUrl.value)).toEqual(["blue"]);
+            expect((await getJson(r.outputs.webUrl.value)).json).toMatchObject({ color: "blue", version: "2.0.0" });
+        }
+    });
+
+    it("switching api alone moves api's selectors and leaves web's selectors, pods and Deployments untouched", async () => {
+        const webBefore = { selectors: selectors("web"), workload: workload("web") };
+        const apiPods = workload("api").pods;
+        await shopStack!.setConfig("api:activeColor", { value: "green" });
+        const pre = await shopStack!.preview({ diff: true });
+        expect(pre.changeSummary.update).toBe(3); // api's gate and its two selectors
+        expect(pre.stdout).not.toMatch(/web-/);
+        const r = await shopStack!.up({ onOutput: () => undefined });
+        expect(r.summary.resourceChanges).toMatchObject({ update: 3 });
+        expect(selectors("api")).toEqual({ production: { app: "api", color: "green" }, preview: { app: "api", color: "blue" } });
+        expect({ selectors: selectors("web"), workload: workload("web") }).toEqual(webBefore);
+        expect(workload("api").pods).toEqual(apiPods);
+        if (pods === "real") expect(await colorsOf(r.outputs.apiUrl.value)).toEqual(["green"]);
+    });
+
+    it("destroy leaves nothing of either service in the namespace", async () => {
+        await shopStack!.destroy({ onOutput: () => undefined });
+        const left = ["deployments", "services", "secrets", "pods"].flatMap((kind) => json("get", kind, "-n", shopNs).items
+            .map((o: any) => `${kind}/${o.metadata.name}`)).filter((n: string) => !n.startsWith("secrets/default-token"));
         expect(left).toEqual([]);
     });
 });

@@ -53,7 +53,7 @@ export async function freePort(): Promise<number> {
     }
 }
 
-/** The address a client uses for a listener bound to `bind` (as stacks/docker.ts reports it). */
+/** The address a client uses for a listener bound to `bind` (as components/docker/service.ts reports it). */
 function clientHost(bind: string | undefined): string {
     if (!bind || bind === "0.0.0.0") return "127.0.0.1";
     if (bind === "::") return "[::1]";

@@ -29,6 +29,22 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
         expect(summarizePreview(clone(idleUpdatePreview)).text).toBe("Traffic: stays on blue (bluegreen/demo:1.0.0); environments unchanged");
     });
 
+    it("names the service that moves when the stack holds several (preview --json --show-sames)", () => {
+        const p = clone(switchPreview);
+        const sw = p.steps!.find((st) => st.urn.endsWith("-proxy-switch"))!;
+        sw.urn = "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService$bluegreen:docker:NginxProxy$bluegreen:docker:TrafficSwitch::api-proxy-switch";
+        const one = summarizePreview(clone(p)).text;
+        expect(one).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+        p.steps!.push(
+            { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService::api" },
+            { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService::web" },
+            { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService$bluegreen:docker:NginxProxy$bluegreen:docker:TrafficSwitch::web-proxy-switch" },
+        );
+        const summary = summarizePreview(p);
+        expect(summary.traffic.service).toBe("api");
+        expect(summary.text).toBe("Traffic: api blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+    });
+
     it("lists every other change next to the switch", () => {
         const p = clone(switchPreview);
         // The same preview with one more step, shaped as the engine emits a container replacement.

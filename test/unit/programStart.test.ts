@@ -55,11 +55,11 @@ describe("the program's start", () => {
         expect(unused(loaded)).toEqual([]);
     });
 
-    it("the Docker platform's module, after stacks/lazySdk, loads the SDK's index but neither its Automation API nor Arborist", () => {
+    it("the Docker platform's module, after stacks/fastStart, loads the SDK's index but neither its Automation API nor Arborist", () => {
         const script = `
-            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/fastStart"))});
             lazy.deferUnusedSdkModules();
-            require(${JSON.stringify(path.join(root, "stacks/docker"))});
+            require(${JSON.stringify(path.join(root, "components/docker/service"))});
             const stubs = new Set([...lazy.stillDeferred].map((id) => require.resolve(id)));
             console.log(JSON.stringify(Object.keys(require.cache).filter((f) => !stubs.has(f))));`;
         const loaded = runFresh(script) as string[];
@@ -67,10 +67,10 @@ describe("the program's start", () => {
         expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
     });
 
-    it("the whole program (index.ts, under Pulumi's mocks) declares its Docker stack without loading the Automation API or Arborist", () => {
+    it("the whole program (index.ts, under Pulumi's mocks) declares its Docker service without loading the Automation API or Arborist", () => {
         const script = `
             ${UNDER_MOCKS}
-            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/fastStart"))});
             Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then((outputs) => {
                 const stubs = new Set([...lazy.stillDeferred].map((id) => require.resolve(id)));
                 const loaded = Object.keys(require.cache).filter((f) => !stubs.has(f));
@@ -82,9 +82,31 @@ describe("the program's start", () => {
         expect(unused(loaded).map((f) => path.relative(path.join(root, "node_modules"), f))).toEqual(["@pulumi/pulumi/index.js"]);
     });
 
+    it("declares the bluegreen provider first, then one service named <project>-<stack> whose switch runs on that provider", () => {
+        const script = `
+            const regs = [];
+            require("@pulumi/pulumi/runtime/mocks").setMocks({
+                newResource: (a) => (regs.push({ type: a.type, name: a.name, provider: a.provider || "" }), { id: a.name + "-id", state: a.inputs }),
+                call: (a) => a.inputs,
+            }, "bluegreen", "dev", true);
+            Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then(async (outputs) => {
+                const url = await new Promise((resolve) => outputs.url.apply(resolve));
+                await new Promise((resolve) => setTimeout(resolve, 300));
+                console.log(JSON.stringify({ url, regs }));
+            });`;
+        const { url, regs } = runFresh(script) as { url: string; regs: { type: string; name: string; provider: string }[] };
+        expect(url).toBe("http://127.0.0.1:8080");
+        expect(regs[0]).toMatchObject({ type: "pulumi:providers:bluegreen", name: "bluegreen-dev-bluegreen" });
+        expect(regs.filter((r) => r.type.endsWith(":BlueGreenService")).map((r) => `${r.type}::${r.name}`)).toEqual(["bluegreen:docker:BlueGreenService::bluegreen-dev"]);
+        expect(regs.find((r) => r.type === "bluegreen:docker:TrafficSwitch")).toMatchObject({
+            name: "bluegreen-dev-proxy-switch",
+            provider: expect.stringContaining("pulumi:providers:bluegreen::bluegreen-dev-bluegreen"),
+        });
+    });
+
     it("declares its resources without stack traces and restores them after; BLUEGREEN_STACK_TRACES=1 keeps them throughout", () => {
         // The assignments to Error.stackTraceLimit while the whole program (under Pulumi's mocks)
-        // declares its Docker stack, and the value it had before. The SDK's own, which set it to
+        // declares its Docker service, and the value it had before. The SDK's own, which set it to
         // Infinity around each resource's source position and then put it back, are left out.
         const script = `
             ${UNDER_MOCKS}
@@ -104,14 +126,14 @@ describe("the program's start", () => {
         expect(traced.sets).toEqual([traced.before]);
     });
 
-    it("without stacks/lazySdk the same module loads them (what the deferral saves)", () => {
-        const loaded = loadedBy(["./stacks/docker"]);
+    it("without stacks/fastStart the same module loads them (what the deferral saves)", () => {
+        const loaded = loadedBy(["./components/docker/service"]);
         expect(unused(loaded).filter((f) => /arborist/.test(f)).length).toBeGreaterThan(10);
     });
 
     it("what was deferred still works on first use, loaded then", () => {
         const script = `
-            const lazy = require(${JSON.stringify(path.join(root, "stacks/lazySdk"))});
+            const lazy = require(${JSON.stringify(path.join(root, "stacks/fastStart"))});
             lazy.deferUnusedSdkModules();
             const pulumi = require("@pulumi/pulumi");
             const runtime = require("@pulumi/pulumi/runtime");
@@ -135,7 +157,7 @@ describe("the program's start", () => {
 
     it("a closure serialization, which needs the deferred code paths, still works", async () => {
         const script = `
-            require(${JSON.stringify(path.join(root, "stacks/lazySdk"))}).deferUnusedSdkModules();
+            require(${JSON.stringify(path.join(root, "stacks/fastStart"))}).deferUnusedSdkModules();
             const runtime = require("@pulumi/pulumi/runtime");
             runtime.computeCodePaths({ extraIncludePaths: [], extraIncludePackages: [], extraExcludePackages: [] })
                 .then((paths) => console.log(JSON.stringify({ ok: paths.size > 0 })), (e) => console.log(JSON.stringify({ error: String(e) })));`;
