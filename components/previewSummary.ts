@@ -116,7 +116,7 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
         .filter(Boolean);
     // A switch with nothing to change is left out of `preview --json`, or listed as "same"
     // without its state: either way the traffic stays where it is.
-    const switches = steps.filter(isSwitch);
+    const switches = steps.filter((s) => isSwitch(s) && !NO_CHANGE.has(s.op));
     // Services are named when the stack holds several, so the reader knows which one moves.
     const named = servicesIn(steps) > 1;
     const moves: TrafficChange[] = switches.map((sw) => {

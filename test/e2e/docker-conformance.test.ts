@@ -48,8 +48,8 @@ const CONTAINER = "docker:index/container:Container";
  */
 const FIXED: Record<number, { lines: string[]; reason: string }> = {
     1: {
-        lines: ["+ create pulumi:providers:bluegreen::bluegreen"],
-        reason: "the switch runs on the project's own plugin (the recorded program ran it on the engine's default dynamic provider, which preview does not list), declared as an explicit provider before the program loads the platform's modules, so the engine starts it while the program loads",
+        lines: ["+ create pulumi:providers:bluegreen::bluegreen", "+ create bluegreen:docker:BlueGreenService::<stack>"],
+        reason: "the switch runs on the project's own plugin (the recorded program ran it on the engine's default dynamic provider, which preview does not list), declared as an explicit provider before the program loads the platform's modules, so the engine starts it while the program loads; and the program declares one service component (a component: no plugin runs for it), whose children keep the recorded names",
     },
     3: {
         lines: [`- replace ${CONTAINER}::proxy [capabilities]`, `- update ${SWITCH}::proxy-switch`],

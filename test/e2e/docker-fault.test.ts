@@ -189,17 +189,17 @@ describe("faults, on the program", () => {
         // `up` creates it anew and points the preview listener at it.
         await p.setColor("blue");
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10, delete: 1 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 11, delete: 1 });
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         // The proxy routes to green's alias: a new green container needs no change of the switch.
-        expect(up.summary.resourceChanges).toEqual({ same: 10, create: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, create: 1 });
         const green = p.containers("green");
         expect(green).toHaveLength(1);
         expect(green).not.toEqual(dead);
         expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
         expect((await getJson(p.url)).json.color).toBe("blue");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("two concurrent `up` on one stack: one is refused by the lock, the state stays intact", async () => {
@@ -215,7 +215,7 @@ describe("faults, on the program", () => {
         expect(second.out).toMatch(/locked/);
         expect((await getJson(p.url)).json.color).toBe("green");
         expect((await getJson(p.previewUrl)).json.color).toBe("blue");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("`up` interrupted mid-switch (SIGINT, then SIGKILL): traffic stays on a healthy color and the next `up` converges", async () => {
@@ -274,7 +274,7 @@ describe("faults, on the program", () => {
         expect(report.failed.keepalive, `${failuresOf(report, "keepalive")} ${timeline}`).toBe(0);
         for (let i = 0; i < 10; i++) expect((await getJson(p.url)).json.color).toBe("blue");
         expect((await getJson(p.previewUrl)).json.color).toBe("green");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("a hand edit of the live nginx config shows as drift on refresh and up restores it", async () => {
@@ -282,15 +282,15 @@ describe("faults, on the program", () => {
         dockerCli("exec", p.proxy(), "sh", "-c", `sed -i 's#proxy_pass http://$bluegreen_blue;#proxy_pass http://$bluegreen_green;#' ${CONFIG_FILE} && nginx -s reload -c ${CONFIG_FILE}`);
         expect(await waitForColor(p.url, "green", 10_000)).toBe("green");
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         const json = previewJson();
         expect(changes(json)).toEqual([`update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`]);
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         for (let i = 0; i < 10; i++) expect((await getJson(p.url)).json.color).toBe("blue");
         expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://$bluegreen_blue;", CONFIG_FILE)).toBe("1");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("the proxy killed outright comes back on the same color with no manual step", async () => {
@@ -307,8 +307,8 @@ describe("faults, on the program", () => {
         expect(Number(dockerCli("inspect", "-f", "{{.RestartCount}}", proxy))).toBeGreaterThanOrEqual(1);
         expect((await getJson(p.previewUrl)).json.color).toBe("green");
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 11 });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 12 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("an idle container removed by hand: refresh drops it, up re-creates it; previewUrl serves green again, url never leaves blue", async () => {
@@ -319,7 +319,7 @@ describe("faults, on the program", () => {
         await sleep(1000);
         dockerCli("rm", "-f", ...gone);
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10, delete: 1 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 11, delete: 1 });
         const json = previewJson();
         expect(changes(json)).toEqual([
             `create docker:index/container:Container::${p.prefix}-green-0`,
@@ -327,14 +327,14 @@ describe("faults, on the program", () => {
         const up = await p.up();
         await sleep(1000);
         const report = await load.stop();
-        expect(up.summary.resourceChanges).toEqual({ same: 10, create: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, create: 1 });
         expectOnly(report, "blue");
         figures.idleRemoved = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
         expect(p.containers("green")).toHaveLength(1);
         expect(p.containers("green")).not.toEqual(gone);
         expect(p.containers("blue")).toEqual(blue);
         for (let i = 0; i < 5; i++) expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("an idle container stopped by hand: refresh shows it, preview plans exactly its update on mustRun, up restarts it; url never leaves blue", async () => {
@@ -345,7 +345,7 @@ describe("faults, on the program", () => {
         await sleep(1000);
         dockerCli("stop", green);
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         const json = previewJson();
         expect(changes(json)).toEqual([`update docker:index/container:Container::${p.prefix}-green-0`]);
         const step = (json.steps ?? []).find((s) => s.op === "update")!;
@@ -353,12 +353,12 @@ describe("faults, on the program", () => {
         const up = await p.up();
         await sleep(1000);
         const report = await load.stop();
-        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         expectOnly(report, "blue");
         figures.idleStopped = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
         expect(dockerCli("inspect", "-f", "{{.Id}} {{.State.Running}}", green)).toBe(`${id} true`); // the same container, started again
         for (let i = 0; i < 5; i++) expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("new proxy ports: the proxy is replaced, the new url serves blue and the new previewUrl green, the old url refuses, the config volume is kept", async () => {
@@ -391,7 +391,7 @@ describe("faults, on the program", () => {
         expect(await connectError(oldPreviewUrl)).toBe("ECONNREFUSED");
         expect(proxyVolumes()).toEqual(volumes);
         expect(dockerCli("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", p.proxy())).toBe(volumes[0]);
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("the proxy replaced at the same ports under load (new proxyImage): refused for a moment, never the other color, then only blue", async () => {
@@ -442,7 +442,7 @@ describe("faults, on the program", () => {
         expect(settled.length).toBeGreaterThan(100);
         expect(settled.filter((s) => s.status !== 200 || s.color !== "blue").slice(0, 5), "answers a second after `up` returned").toEqual([]);
         expect((await getJson(p.previewUrl)).json.color).toBe("green");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 });
 

@@ -36,7 +36,7 @@ describe("the smoke test on a real Docker engine", () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         // The 11 resources of a stack without a smoke test, and the smoke test.
-        expect(up.summary.resourceChanges).toEqual({ create: 12 });
+        expect(up.summary.resourceChanges).toEqual({ create: 13 });
         const smoke = await smokeState();
         expect(smoke.stdout).toMatch(/routes no color yet \(first up\)/);
         expect(smoke.environment).toMatchObject({ BLUEGREEN_SMOKE_COLOR: "blue", BLUEGREEN_SMOKE_PATH: "/", BLUEGREEN_SMOKE_STATUS: "200" });
@@ -47,9 +47,9 @@ describe("the smoke test on a real Docker engine", () => {
     it("a no-op up runs nothing: the smoke test is not re-run", async () => {
         const before = await smokeState();
         const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 12 });
+        expect(pre.changeSummary).toEqual({ same: 13 });
         const up = await p.up();
-        expect(up.summary.resourceChanges).toEqual({ same: 12 });
+        expect(up.summary.resourceChanges).toEqual({ same: 13 });
         expect((await smokeState()).id).toBe(before.id);
     });
 
@@ -73,7 +73,7 @@ describe("the smoke test on a real Docker engine", () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         // The smoke test is replaced (its triggers changed: it ran again), the switch updated.
-        expect(up.summary.resourceChanges).toEqual({ same: 10, replace: 1, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, replace: 1, update: 1 });
         const smoke = await smokeState();
         expect(smoke.id).not.toBe(before.id);
         expect(smoke.stdout).toBe(`smoke test passed: green answered 200 on ${p.previewUrl}/ after 1 attempt(s)`);
@@ -118,7 +118,7 @@ describe("the smoke test on a real Docker engine", () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
         // Blue's container and the smoke test replaced; the switch re-gates blue's new replica.
-        expect(up.summary.resourceChanges).toEqual({ same: 9, replace: 2, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 10, replace: 2, update: 1 });
         const smoke = await smokeState();
         expect(smoke.id).not.toBe(before.id);
         expect(smoke.stdout).toMatch(new RegExp(`^smoke test passed: blue answered 200 on ${p.url}/ \\(already live: no switch in this update\\) after \\d+ attempt\\(s\\)$`));
@@ -130,7 +130,7 @@ describe("the smoke test on a real Docker engine", () => {
         await p.set({ greenImage: "bluegreen/demo:1.0.0" });
         const up = await p.up();
         // Green's container replaced; the switch updates only the image it reports; the smoke test stays.
-        expect(up.summary.resourceChanges).toEqual({ same: 10, replace: 1, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, replace: 1, update: 1 });
         expect((await smokeState()).id).toBe(before.id);
     });
 

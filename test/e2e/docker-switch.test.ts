@@ -47,7 +47,7 @@ describe("the program on a real Docker engine", () => {
     it("up from nothing creates both colors, the network, the proxy and its switch: url serves blue, previewUrl green", async () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toMatchObject({ create: 11 });
+        expect(up.summary.resourceChanges).toMatchObject({ create: 12 });
         expect(up.outputs.activeColor.value).toBe("blue");
         expect(up.outputs.url.value).toBe(p.url);
         expect(up.outputs.previewUrl.value).toBe(p.previewUrl);
@@ -61,15 +61,15 @@ describe("the program on a real Docker engine", () => {
 
     it("refresh of a healthy stack changes nothing, and the next preview plans nothing", async () => {
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 11 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 12 });
         const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 11 });
+        expect(pre.changeSummary).toEqual({ same: 12 });
     });
 
     it("preview of activeColor=green shows exactly the switch as changed, nothing created, deleted or replaced", async () => {
         await p.setColor("green");
         const pre = await p.stack.preview({ diff: true });
-        expect(pre.changeSummary).toEqual({ same: 10, update: 1 });
+        expect(pre.changeSummary).toEqual({ same: 11, update: 1 });
         expect(pre.stdout).toMatch(/~ bluegreen:docker:TrafficSwitch: \(update\)/);
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
@@ -87,7 +87,7 @@ describe("the program on a real Docker engine", () => {
         const containers = p.containers();
         const { result, report, after, upStart, upEnd, win } = await p.upUnderLoad("blue", "green");
         expect(result.summary.result).toBe("succeeded");
-        expect(result.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(result.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         figures.switchToGreen = {
             sent: report.sent, durationMs: report.durationMs, rps: Math.round(report.sent / (report.durationMs / 1000)),
             failed: report.failed, rawKeepAliveResets: report.resets.raw, retriedKeepAliveResets: report.resets.keepalive,
@@ -120,12 +120,12 @@ describe("the program on a real Docker engine", () => {
         await p.stack.refresh({ onOutput: () => undefined });
         await p.setColor("green");
         const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 10, update: 1 });
+        expect(pre.changeSummary).toEqual({ same: 11, update: 1 });
         const up = await p.up();
-        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         expect((await getJson(p.url)).json.color).toBe("green");
         await p.setColor("blue");
-        expect((await p.up()).summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect((await p.up()).summary.resourceChanges).toEqual({ same: 11, update: 1 });
     });
 
     // Stacks made before the project had its own plugin hold the switch as a Pulumi Node.js dynamic
@@ -172,7 +172,7 @@ describe("the program on a real Docker engine", () => {
         expect(after.filter((r) => r.type === "pulumi:providers:pulumi-nodejs")).toEqual([]);
         // The next switch runs on the project's plugin.
         await p.setColor("green");
-        expect((await p.up()).summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect((await p.up()).summary.resourceChanges).toEqual({ same: 11, update: 1 });
         expect((await getJson(p.url)).json.color).toBe("green");
         await p.setColor("blue");
         await p.up();
@@ -209,7 +209,7 @@ describe("the program on a real Docker engine", () => {
         await p.set({ greenReplicas: "3" });
         const up = await p.upUnderLoad("blue", "green");
         expectOnly(up.report, "blue");
-        expect(up.result.summary.resourceChanges).toEqual({ same: 11, create: 2 });
+        expect(up.result.summary.resourceChanges).toEqual({ same: 12, create: 2 });
         expect(p.containers("green")).toHaveLength(3);
         const hosts = new Set<string>();
         for (let i = 0; i < 60 && hosts.size < 3; i++) hosts.add((await getJson(p.previewUrl)).json.host);
@@ -217,7 +217,7 @@ describe("the program on a real Docker engine", () => {
         await p.set({ greenReplicas: "1" });
         const down = await p.upUnderLoad("blue", "green");
         expectOnly(down.report, "blue");
-        expect(down.result.summary.resourceChanges).toEqual({ same: 11, delete: 2 });
+        expect(down.result.summary.resourceChanges).toEqual({ same: 12, delete: 2 });
         expect(p.containers("green")).toHaveLength(1);
         expect(p.containers("blue")).toEqual(blue);
         figures.idleReplicas = { up: down.report.sent, failedUp: up.report.failed, failedDown: down.report.failed };

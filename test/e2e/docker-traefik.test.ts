@@ -83,7 +83,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
     it("up from nothing creates both colors, the network, Traefik and its switch: url serves blue, previewUrl green", async () => {
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toMatchObject({ create: 11 });
+        expect(up.summary.resourceChanges).toMatchObject({ create: 12 });
         expect(up.outputs.activeColor.value).toBe("blue");
         expect(up.outputs.url.value).toBe(p.url);
         expect(up.outputs.previewUrl.value).toBe(p.previewUrl);
@@ -100,15 +100,15 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
 
     it("refresh of a healthy stack changes nothing, and the next preview plans nothing", async () => {
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 11 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 12 });
         const pre = await p.stack.preview();
-        expect(pre.changeSummary).toEqual({ same: 11 });
+        expect(pre.changeSummary).toEqual({ same: 12 });
     });
 
     it("preview of activeColor=green shows exactly the switch as changed, nothing created, deleted or replaced", async () => {
         await p.setColor("green");
         const pre = await p.stack.preview({ diff: true });
-        expect(pre.changeSummary).toEqual({ same: 10, update: 1 });
+        expect(pre.changeSummary).toEqual({ same: 11, update: 1 });
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         const json = previewJson();
         expect(changes(json)).toEqual([`update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`]);
@@ -120,7 +120,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         const containers = p.containers();
         const { result, report, after, upStart, upEnd, win } = await p.upUnderLoad("blue", "green");
         expect(result.summary.result).toBe("succeeded");
-        expect(result.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(result.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         figures.switchToGreen = {
             ...figuresOf(report), upWallMs: upEnd - upStart,
             flipWindow: { firstGreenMsAfterUpStart: (win.firstNew ?? NaN) - upStart, lastBlueMsAfterUpStart: (win.lastOld ?? NaN) - upStart },
@@ -151,7 +151,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
             const up = await p.up();
             upWallMs.push(Date.now() - started);
             expect(up.summary.result).toBe("succeeded");
-            expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+            expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         }
         await sleep(1000);
         const report = await load.stop();
@@ -181,7 +181,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         expect(summarizePreview(json).text).toBe(`Traffic: unchanged; other changes: replace docker:index/container:Container ${p.prefix}-${idle}-0 (envs)`);
         const { result, report } = await p.upUnderLoad(live, idle);
         expect(result.summary.result).toBe("succeeded");
-        expect(result.summary.resourceChanges).toEqual({ same: 10, replace: 1 });
+        expect(result.summary.resourceChanges).toEqual({ same: 11, replace: 1 });
         figures.idleUpdate = figuresOf(report);
         expectOnly(report, live);
         expect(p.containers(live)).toEqual(liveContainers);
@@ -220,7 +220,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         expect(heal.summary.result).toBe("succeeded");
         expect(await liveColor()).toBe(live);
         expect((await getJson(p.previewUrl)).json.color).toBe(target);
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("the switch's drain watches Traefik's own sockets, not /proc/net/tcp, and finds a stream in flight to a color among them", async () => {
@@ -265,7 +265,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         const to = other(await liveColor());
         await p.setColor(to);
         const up = await p.up();
-        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         watcher.stdin.end(); // the watcher prints what it saw and exits at end of input
         await new Promise((r) => watcher.on("close", r));
         const events = out.split("\n").filter((l) => l && l !== "ready");
@@ -284,15 +284,15 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         while ((await liveColor()) !== idle && Date.now() < deadline) await sleep(200);
         expect(await liveColor()).toBe(idle);
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
-        expect(refresh.summary.resourceChanges).toEqual({ same: 10, update: 1 });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 10, update: 1 });
+        expect(refresh.summary.resourceChanges).toEqual({ same: 11, update: 1 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11, update: 1 });
         const up = await p.up();
         expect(up.summary.result).toBe("succeeded");
-        expect(up.summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         for (let i = 0; i < 10; i++) expect(await liveColor()).toBe(live);
         expect((await getJson(p.previewUrl)).json.color).toBe(idle);
         expect(p.proxy()).toBe(proxy); // restored in place, the proxy was not touched
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 
     it("a new proxyImage replaces Traefik at the same ports under load (removed first): never the other color, all live a second after up", async () => {
@@ -379,7 +379,7 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         expect(replacement.unroutedStatuses.filter((s) => s !== 404)).toEqual([]);
         expect(unrouted.filter((s) => s.at < startedAt || s.at > upEnd).slice(0, 3)).toEqual([]);
         expect(replacement.lastUnroutedMsAfterStart ?? 0).toBeLessThan(2000);
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 });
 

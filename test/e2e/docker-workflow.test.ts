@@ -111,7 +111,7 @@ describe("status and rollback on the program's stack", () => {
             expect((await p.stack.getConfig("bluegreen:activeColor")).value).toBe("green");
             for (let i = 0; i < 5; i++) expect((await getJson(p.url)).json.color).toBe("green");
             expect(p.containers()).toEqual(before);
-            expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+            expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
         } finally {
             await p.stack.removeConfig("bluegreen:blueEnv.HEALTH_STATUS", true);
             expect((await p.up()).summary.result).toBe("succeeded");
@@ -134,7 +134,7 @@ describe("status and rollback on the program's stack", () => {
         // What the README promises: refresh reads the hand edit back, the next up restores the file.
         const refresh = await p.stack.refresh({ onOutput: () => undefined });
         expect(refresh.summary.resourceChanges).toMatchObject({ update: 1 });
-        expect((await p.up()).summary.resourceChanges).toEqual({ same: 10, update: 1 });
+        expect((await p.up()).summary.resourceChanges).toEqual({ same: 11, update: 1 });
         expect((await getJson(p.url)).json.color).toBe("green");
         expect((await status(p.stack)).drift).toBeUndefined();
         expect(npmStatus().code).toBe(0);
@@ -151,7 +151,7 @@ describe("deploy on the program's stack (green live, blue idle)", () => {
         expect(text).toMatch(/"replace":1/);
         expect((await p.stack.getConfig("bluegreen:blueImage")).value).toBe("bluegreen/demo:1.0.0");
         expect((await p.stack.getConfig("bluegreen:activeColor")).value).toBe("green");
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
         expect(p.containers()).toEqual(containers);
         expect((await getJson(p.url)).json.color).toBe("green");
     });
@@ -264,7 +264,7 @@ describe("deploy on the program's stack (green live, blue idle)", () => {
         expect((await p.stack.getConfig("bluegreen:activeColor")).value).toBe("blue");
         expect((await getJson(p.url)).json).toMatchObject({ color: "blue", version: "2.1.0" });
         expect((await getJson(p.previewUrl)).json).toMatchObject({ color: "green", version: "2.0.0" });
-        expect((await p.stack.preview()).changeSummary).toEqual({ same: 11 });
+        expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
         const r = await status(p.stack);
         expect(r.idle).toMatchObject({ color: "green", version: "2.0.0", healthy: true });
         expect(r.drift).toBeUndefined();
