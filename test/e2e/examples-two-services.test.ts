@@ -93,6 +93,15 @@ describe("examples/two-services: the package in another team's program", () => {
         expect(fs.readdirSync(installed).sort()).toEqual(["pulumi-resource-bluegreen", "pulumi-resource-bluegreen.js"]);
     });
 
+    it("web on api's host port: up fails naming both services and the arg, and nothing is created", async () => {
+        await setConfig({ "web:port": new URL(urls.api.url).port });
+        const error = await stack.up({ onOutput: () => undefined }).then(() => undefined, (e: Error) => e);
+        expect(String(error)).toContain(`web: proxy.port must be a host port no other service publishes, got ${new URL(urls.api.url).port}: service api publishes it on 127.0.0.1`);
+        const state = JSON.parse(cli(["stack", "export"]));
+        expect((state.deployment.resources ?? []).map((r: { type: string }) => r.type).filter((t: string) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+        await setConfig({ "web:port": new URL(urls.web.url).port });
+    });
+
     it("up declares both services: each url serves its blue, each previewUrl its green", async () => {
         const up = await stack.up({ onOutput: () => undefined });
         expect(up.summary.result).toBe("succeeded");

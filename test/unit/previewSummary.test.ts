@@ -41,7 +41,7 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
             { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService$bluegreen:docker:NginxProxy$bluegreen:docker:TrafficSwitch::web-proxy-switch" },
         );
         const summary = summarizePreview(p);
-        expect(summary.traffic.service).toBe("api");
+        expect(summary.traffic?.service).toBe("api");
         expect(summary.text).toBe("Traffic: api blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
     });
 

@@ -104,6 +104,26 @@ describe("the program's start", () => {
         });
     });
 
+    it("the bluegreen provider's registration leaves before the platform's SDK starts loading (what waiting one turn buys)", () => {
+        // stacks/fastStart.ts afterOneTurn: the engine can start the plugin while @pulumi/docker loads.
+        const script = `
+            const Module = require("node:module");
+            const regs = [];
+            let before;
+            const load = Module._load;
+            Module._load = function (request, ...rest) {
+                if (before === undefined && request === "@pulumi/docker") before = regs.slice();
+                return load.call(this, request, ...rest);
+            };
+            require("@pulumi/pulumi/runtime/mocks").setMocks({
+                newResource: (a) => (regs.push(a.type + "::" + a.name), { id: a.name + "-id", state: a.inputs }),
+                call: (a) => a.inputs,
+            }, "bluegreen", "dev", true);
+            Promise.resolve(require(${JSON.stringify(path.join(root, "index.ts"))})).then(() => console.log(JSON.stringify({ before })));`;
+        const { before } = runFresh(script) as { before: string[] };
+        expect(before).toEqual(["pulumi:providers:bluegreen::bluegreen-dev-bluegreen"]);
+    });
+
     it("declares its resources without stack traces and restores them after; BLUEGREEN_STACK_TRACES=1 keeps them throughout", () => {
         // The assignments to Error.stackTraceLimit while the whole program (under Pulumi's mocks)
         // declares its Docker service, and the value it had before. The SDK's own, which set it to
