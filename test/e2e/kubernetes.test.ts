@@ -352,9 +352,12 @@ describe.skipIf(missing)("two services of a team's program (examples/two-service
     beforeAll(async () => {
         kubectl("create", "namespace", shopNs);
         await shop.install();
-        shopStack = await shop.createStack(`${id}-shop`);
+        // The kubeconfig given as contents (a secret), while the default one points nowhere: the
+        // provider and the readiness gate must both use the contents.
+        shopStack = await shop.createStack(`${id}-shop`, { KUBECONFIG: path.join(shop.work, "no-such-kubeconfig") });
         await shopStack.setAllConfig({
-            "shop:platform": { value: "kubernetes" }, "shop:namespace": { value: shopNs }, "kubernetes:kubeconfig": { value: kubeconfig },
+            "shop:platform": { value: "kubernetes" }, "shop:namespace": { value: shopNs },
+            "kubernetes:kubeconfig": { value: fs.readFileSync(kubeconfig, "utf8"), secret: true },
             "api:blueImage": { value: "bluegreen/demo:1.0.0" }, "api:greenImage": { value: "bluegreen/demo:2.0.0" },
             "web:blueImage": { value: "bluegreen/demo:2.0.0" }, "web:greenImage": { value: "bluegreen/demo:1.0.0" },
         });
@@ -369,6 +372,15 @@ describe.skipIf(missing)("two services of a team's program (examples/two-service
             expect(await colorsOf(r.outputs.apiUrl.value)).toEqual(["blue"]);
             expect((await getJson(r.outputs.webUrl.value)).json).toMatchObject({ color: "blue", version: "2.0.0" });
         }
+    });
+
+    it("the readiness gate got the kubeconfig's contents, kept secret in state", async () => {
+        const exported = shop.run("pulumi", ["stack", "export", "--stack", `${id}-shop`]);
+        const gates = JSON.parse(exported).deployment.resources.filter((r: any) => r.type === "bluegreen:kubernetes:DeploymentReadyGate");
+        expect(gates.map((g: any) => g.urn.split("::").pop()).sort()).toEqual(["api-gate", "web-gate"]);
+        for (const g of gates) expect(Object.keys(g.inputs.kubeconfig)).toContain("ciphertext");
+        const server = /server:\s*(\S+)/.exec(fs.readFileSync(kubeconfig, "utf8"))![1];
+        expect(exported).not.toContain(server);
     });
 
     it("switching api alone moves api's selectors and leaves web's selectors, pods and Deployments untouched", async () => {

@@ -56,10 +56,10 @@ export class ConsumerProject {
         return this;
     }
 
-    /** A new stack of the consumer's project on the shared local backend. */
-    async createStack(name: string): Promise<Stack> {
+    /** A new stack of the consumer's project on the shared local backend; `env` over the toolchain's. */
+    async createStack(name: string, env: Record<string, string> = {}): Promise<Stack> {
         const opts = await workspaceOptions();
-        return LocalWorkspace.createStack({ stackName: name, workDir: this.dir }, { ...opts, envVars: { ...opts.envVars, PULUMI_HOME: this.home }, pulumiHome: this.home });
+        return LocalWorkspace.createStack({ stackName: name, workDir: this.dir }, { ...opts, envVars: { ...opts.envVars, PULUMI_HOME: this.home, ...env }, pulumiHome: this.home });
     }
 
     remove(): void {
