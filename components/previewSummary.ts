@@ -94,7 +94,9 @@ function servicesIn(steps: PreviewStep[]): number {
     const names = new Set<string>();
     for (const s of steps) {
         const chain = (s.urn.split("::")[2] ?? "").split("$");
-        if (chain.some((t) => SERVICE_TYPES.test(t))) names.add(SERVICE_TYPES.test(chain[chain.length - 1]) ? nameOf(s.urn) : serviceOf(s));
+        // The component itself, or its switch: other children's names do not say whose they are.
+        if (SERVICE_TYPES.test(chain[chain.length - 1])) names.add(nameOf(s.urn));
+        else if (chain.some((t) => SERVICE_TYPES.test(t)) && isSwitch(s)) names.add(serviceOf(s));
     }
     return names.size;
 }

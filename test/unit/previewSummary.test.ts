@@ -33,8 +33,13 @@ describe("summarizePreview, on real `pulumi preview --json` output", () => {
         const p = clone(switchPreview);
         const sw = p.steps!.find((st) => st.urn.endsWith("-proxy-switch"))!;
         sw.urn = "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService$bluegreen:docker:NginxProxy$bluegreen:docker:TrafficSwitch::api-proxy-switch";
-        const one = summarizePreview(clone(p)).text;
-        expect(one).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+        // One service, with another change inside it: not named.
+        const one = clone(p);
+        one.steps!.push({
+            op: "replace", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService$bluegreen:docker:ColorEnvironment$docker:index/container:Container::api-green-0",
+            newState: { type: "docker:index/container:Container", inputs: {} }, diffReasons: ["image"],
+        });
+        expect(summarizePreview(one).text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); other changes: replace docker:index/container:Container api-green-0 (image)");
         p.steps!.push(
             { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService::api" },
             { op: "same", urn: "urn:pulumi:dev::shop::bluegreen:docker:BlueGreenService::web" },
