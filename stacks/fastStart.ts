@@ -3,17 +3,24 @@
  * switch's speed target, README "Benchmark"), kept here so that `index.ts` reads as the program.
  * Each is checked by test/unit/programStart.test.ts, which fails when an SDK upgrade defeats it.
  *
- * 1. `deferUnusedSdkModules()`: the SDK's index loads its Automation API and npm's Arborist on
- *    every start although a program uses neither: about 575 modules, 0.15–0.3 s of CPU just
- *    before the engine can start the docker plugin (measured: commits 0339beb, 4a2508a).
- * 2. `withoutStackTraces(fn)`: while the program declares its resources, errors carry no stack
- *    trace. The SDK records one for every promise it makes (hundreds per run) and ts-node maps
- *    each through source maps: about 0.3 s of a 3 s switch (measured: README "Benchmark").
- *    Restored in a `finally`; BLUEGREEN_STACK_TRACES=1 keeps them throughout, for debugging.
- * 3. `afterOneTurn(fn)`: the platform's module blocks Node.js for a few hundred milliseconds while
- *    it loads. Waiting one turn of the event loop first lets the SDK send the registration of the
- *    provider declared before, so the engine starts that plugin while the module loads (the
- *    provider declared about 0.23 s sooner, measured: commit 03969f4).
+ * What each buys, measured on 2026-12-07 with `bash bench/switchAB.sh N REV...` (a switch's
+ * `pulumi up --yes --skip-preview`, revisions interleaved on stacks of their own; 2 cores, other
+ * test suites running): the program at 8142201 against the same program without one measure
+ * (variant commits tagged v-nodefer, v-notraces, v-noturn), medians of 6 flips (16 for the turn):
+ *
+ * 1. `deferUnusedSdkModules()`, 0.48 s (2.77 → 3.25 s without): the SDK's index loads its
+ *    Automation API and npm's Arborist on every start although a program uses neither, about
+ *    575 modules just before the engine can start the docker plugin.
+ * 2. `withoutStackTraces(fn)`, 0.90 s (2.77 → 3.67 s without): while the program declares its
+ *    resources, errors carry no stack trace. The SDK records one for every promise it makes
+ *    (hundreds per run) and ts-node maps each through source maps. Restored in a `finally`;
+ *    BLUEGREEN_STACK_TRACES=1 keeps them throughout, for debugging.
+ * 3. `afterOneTurn(fn)`, 0.36 s (2.80 → 3.16 s without, 16 flips each; 0.09 s in the first 6):
+ *    the platform's module blocks Node.js for a few hundred milliseconds while it loads. Waiting
+ *    one turn of the event loop first lets the SDK send the registration of the provider declared
+ *    before, so the engine starts that plugin while the module loads.
+ *
+ * Any measure that buys less than 0.1 s goes (the project's rule); re-measure after an SDK upgrade.
  */
 /**
  * 1. Defers the two parts of the Pulumi Node.js SDK that this program never uses but that the SDK's
