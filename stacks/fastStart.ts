@@ -5,8 +5,8 @@
  *
  * What each buys, measured on 2026-12-07 with `bash bench/switchAB.sh N REV...` (a switch's
  * `pulumi up --yes --skip-preview`, revisions interleaved on stacks of their own; 2 cores, other
- * test suites running): the program at 8142201 against the same program without one measure
- * (variant commits tagged v-nodefer, v-notraces, v-noturn), medians of 6 flips (16 for the turn):
+ * test suites running): the program at 8142201 against the same program with one measure taken
+ * out of its index.ts, medians of 6 flips (16 for the turn):
  *
  * 1. `deferUnusedSdkModules()`, 0.48 s (2.77 → 3.25 s without): the SDK's index loads its
  *    Automation API and npm's Arborist on every start although a program uses neither, about
