@@ -10,7 +10,7 @@
  */
 import type Docker from "dockerode";
 import { ResourceInitError, UNKNOWN, type Props } from "../shared/grpcProvider";
-import { engine, statusOf } from "./engine";
+import { daemonError, engine, statusOf } from "./engine";
 
 const MiB = 1024 * 1024;
 
@@ -250,7 +250,7 @@ export async function createContainer(inputs: Props, preview: boolean): Promise<
             },
         });
     } catch (e) {
-        throw new Error(`Unable to create container: ${(e as Error).message}`);
+        throw new Error(`Unable to create container: ${daemonError(e)}`);
     }
     const id = container.id;
     try {
@@ -266,7 +266,7 @@ export async function createContainer(inputs: Props, preview: boolean): Promise<
         }
         if (inputs.start !== false) await container.start();
     } catch (e) {
-        throw new ResourceInitError(`Unable to start container: ${(e as Error).message}`, id, partialState(id, inputs));
+        throw new ResourceInitError(`Unable to start container: ${daemonError(e)}`, id, partialState(id, inputs));
     }
     return { id, outs: outputsOf(await container.inspect(), inputs, true) };
 }
