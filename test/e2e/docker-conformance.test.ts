@@ -180,7 +180,16 @@ function planLine(s: PlanStep, side: Side): PlanStep {
         detailedDiff: Object.fromEntries(Object.entries(s.detailedDiff ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
     };
 }
-const byIdentity = (a: PlanStep, b: PlanStep) => JSON.stringify([a.type, a.name, a.op]) < JSON.stringify([b.type, b.name, b.op]) ? -1 : 1;
+/** Plan steps keyed `op type::name` (one name has a create and a delete while the proxy kind changes), in order. */
+function keyed(steps: PlanStep[], side: Side): Record<string, Omit<PlanStep, "op" | "type" | "name">> {
+    const out: Record<string, Omit<PlanStep, "op" | "type" | "name">> = {};
+    for (const s of steps.map((x) => planLine(x, side))) {
+        const k = `${s.op} ${s.type}::${s.name}`;
+        if (k in out) throw new Error(`two plan steps ${k}`);
+        out[k] = { replaceReasons: s.replaceReasons, detailedDiff: s.detailedDiff };
+    }
+    return Object.fromEntries(Object.entries(out).sort(([x], [y]) => (x < y ? -1 : 1)));
+}
 
 const count = (steps: PlanStep[]) => {
     const out: Record<string, number> = {};
@@ -333,9 +342,9 @@ describe("the installed docker plugin replays the real plugin's recorded steps (
         const ours = all.filter((s) => !COMPONENTS.has(s.type));
         const planDiffs = [
             ...differences(
-                rec.plan!.steps.filter((s) => !COMPONENTS.has(s.type)).map((s) => planLine(s, "recorded")).sort(byIdentity),
-                ours.filter((s) => s.op !== "same").map((s) => planLine(s, "ours")).sort(byIdentity),
-            ).map((d) => `plan steps${d}`),
+                keyed(rec.plan!.steps.filter((s) => !COMPONENTS.has(s.type)), "recorded"),
+                keyed(ours.filter((s) => s.op !== "same"), "ours"),
+            ).map((d) => `plan: ${d}`),
             ...differences(recordedCustomSummary(rec, components), count(ours)).map((d) => `changeSummary.${d}`),
         ];
         found.push(...planDiffs);
