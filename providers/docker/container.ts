@@ -10,7 +10,7 @@
  */
 import type Docker from "dockerode";
 import { ResourceInitError, UNKNOWN, type Props } from "../shared/grpcProvider";
-import { engine, statusOf } from "./engine";
+import { daemonError, engine, statusOf } from "./engine";
 
 const MiB = 1024 * 1024;
 
@@ -32,12 +32,17 @@ function normalizedNetworks(nets: Props[] | undefined, fromRead: boolean): Props
     }));
 }
 
-function normalizedVolumes(vols: Props[] | undefined): Props[] {
+/**
+ * `volumes` in the outputs' shape. An unset `readOnly` is null in what create returns and false
+ * once read (Terraform writes the zero value of a set element's unset field when it stores what a
+ * read returned), as `gwPriority` in `networksAdvanced`.
+ */
+function normalizedVolumes(vols: Props[] | undefined, fromRead: boolean): Props[] {
     return (vols ?? []).map((v) => ({
         containerPath: v.containerPath ?? "",
         fromContainer: "",
         hostPath: "",
-        readOnly: v.readOnly ?? null,
+        readOnly: v.readOnly ?? (fromRead ? false : null),
         selinuxRelabel: "",
         volumeName: v.volumeName ?? "",
     }));
@@ -161,7 +166,7 @@ function outputsOf(c: Docker.ContainerInspectInfo, state: Props, fromCreate: boo
         uploads: [],
         user: cfg.User ?? "",
         usernsMode: hc.UsernsMode ?? "",
-        volumes: normalizedVolumes(state.volumes),
+        volumes: normalizedVolumes(state.volumes, !fromCreate),
         wait: state.wait ?? false,
         waitTimeout: state.waitTimeout ?? 60,
         workingDir: cfg.WorkingDir ?? "",
@@ -177,7 +182,7 @@ function partialState(id: string, inputs: Props): Props {
     return {
         ...Object.fromEntries(computed.map((k) => [k, null])),
         ...inputs,
-        attach: false, logs: false, readOnly: false, rm: false, stdinOpen: false, tty: false, memoryReservation: 0,
+        attach: false, logs: false, readOnly: false, rm: false, stdinOpen: false, tty: false, wait: false, memoryReservation: 0,
         deviceReadBps: [], deviceReadIops: [], deviceRequests: [], deviceWriteBps: [], deviceWriteIops: [], devices: [],
         hosts: [], mounts: [], ulimits: [], uploads: [],
         capabilities: inputs.capabilities ? { adds: sorted(inputs.capabilities.adds), drops: sorted(inputs.capabilities.drops) } : null,
@@ -188,7 +193,7 @@ function partialState(id: string, inputs: Props): Props {
         ports: normalizedPorts(inputs.ports),
         securityOpts: inputs.securityOpts ?? [],
         stopSignal: inputs.stopSignal ?? null,
-        volumes: normalizedVolumes(inputs.volumes),
+        volumes: normalizedVolumes(inputs.volumes, false),
         id,
     };
 }
@@ -250,7 +255,7 @@ export async function createContainer(inputs: Props, preview: boolean): Promise<
             },
         });
     } catch (e) {
-        throw new Error(`Unable to create container: ${(e as Error).message}`);
+        throw new Error(`Unable to create container: ${daemonError(e)}`);
     }
     const id = container.id;
     try {
@@ -266,7 +271,7 @@ export async function createContainer(inputs: Props, preview: boolean): Promise<
         }
         if (inputs.start !== false) await container.start();
     } catch (e) {
-        throw new ResourceInitError(`Unable to start container: ${(e as Error).message}`, id, partialState(id, inputs));
+        throw new ResourceInitError(`Unable to start container: ${daemonError(e)}`, id, partialState(id, inputs));
     }
     return { id, outs: outputsOf(await container.inspect(), inputs, true) };
 }
@@ -285,7 +290,9 @@ export async function updateContainer(id: string, olds: Props, news: Props, prev
     planned.labels = byLabel(news.labels ?? olds.labels);
     planned.networksAdvanced = normalizedNetworks(news.networksAdvanced, olds.networksAdvanced?.[0]?.gwPriority === 0);
     planned.ports = news.ports ? normalizedPorts(news.ports) : olds.ports;
-    planned.volumes = normalizedVolumes(news.volumes);
+    // Volumes never change in place (a change replaces): an unset readOnly keeps its stored value (false once read).
+    const stored = (v: Props) => (olds.volumes as Props[] | undefined)?.find((o) => o.volumeName === v.volumeName && o.containerPath === v.containerPath);
+    planned.volumes = normalizedVolumes(news.volumes, false).map((v) => (v.readOnly === null ? { ...v, readOnly: stored(v)?.readOnly ?? null } : v));
     planned.capabilities = news.capabilities ? { adds: sorted(news.capabilities.adds), drops: sorted(news.capabilities.drops) } : olds.capabilities;
     if (preview) return planned;
     const c = engine().getContainer(id);

@@ -63,3 +63,14 @@ export function engine(): Docker {
 export function statusOf(e: unknown): number | undefined {
     return (e as { statusCode?: number })?.statusCode;
 }
+
+/**
+ * An engine error as Docker's Go client words it, and so the real provider's errors:
+ * `Error response from daemon: <the daemon's message>` (dockerode's own reads `(HTTP code 500)
+ * server error - ...`).
+ */
+export function daemonError(e: unknown): string {
+    const json = (e as { json?: { message?: unknown } })?.json;
+    if (json && typeof json.message === "string") return `Error response from daemon: ${json.message}`;
+    return e instanceof Error ? e.message : String(e);
+}

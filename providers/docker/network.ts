@@ -10,7 +10,12 @@ import { engine } from "./engine";
 const labelsOf = (labels: Record<string, string> | undefined) =>
     Object.entries(labels ?? {}).map(([label, value]) => ({ label, value })).sort((a, b) => (a.label < b.label ? -1 : 1));
 
-function outputsOf(n: Docker.NetworkInspectInfo): Props {
+/**
+ * The outputs from an inspected network. An empty `ipamOptions` is null in what create returns
+ * (the planned value of an unset map) and `{}` once read (`pulumi refresh`), as the real plugin
+ * stores it.
+ */
+function outputsOf(n: Docker.NetworkInspectInfo, fromRead: boolean): Props {
     return {
         attachable: n.Attachable ?? false,
         driver: n.Driver,
@@ -19,7 +24,7 @@ function outputsOf(n: Docker.NetworkInspectInfo): Props {
         internal: n.Internal ?? false,
         ipamConfigs: (n.IPAM?.Config ?? []).map((c: Props) => ({ auxAddress: c.AuxiliaryAddresses ?? {}, gateway: c.Gateway ?? "", ipRange: c.IPRange ?? "", subnet: c.Subnet ?? "" })),
         ipamDriver: n.IPAM?.Driver ?? "default",
-        ipamOptions: n.IPAM?.Options && Object.keys(n.IPAM.Options).length ? n.IPAM.Options : null,
+        ipamOptions: n.IPAM?.Options && Object.keys(n.IPAM.Options).length ? n.IPAM.Options : fromRead ? {} : null,
         ipv6: n.EnableIPv6 ?? false,
         labels: labelsOf(n.Labels),
         name: n.Name,
@@ -40,12 +45,12 @@ export async function createNetwork(inputs: Props, preview: boolean): Promise<{ 
         IPAM: { Driver: inputs.ipamDriver ?? "default", Config: [] },
         CheckDuplicate: true,
     });
-    return { id: created.id, outs: outputsOf(await created.inspect()) };
+    return { id: created.id, outs: outputsOf(await created.inspect(), false) };
 }
 
 export async function readNetwork(id: string): Promise<Props | undefined> {
     try {
-        return outputsOf(await engine().getNetwork(id).inspect());
+        return outputsOf(await engine().getNetwork(id).inspect(), true);
     } catch {
         return undefined; // as the real provider: any inspect error means the network is gone
     }

@@ -7,11 +7,15 @@ import type Docker from "dockerode";
 import { UNKNOWN, type Props } from "../shared/grpcProvider";
 import { engine, statusOf } from "./engine";
 
-function outputsOf(v: Docker.VolumeInspectInfo & Props): Props {
+/**
+ * The outputs from an inspected volume. An empty `driverOpts` is null in what create returns (the
+ * planned value of an unset map) and `{}` once read (`pulumi refresh`), as the real plugin stores it.
+ */
+function outputsOf(v: Docker.VolumeInspectInfo & Props, fromRead: boolean): Props {
     return {
         cluster: null,
         driver: v.Driver,
-        driverOpts: v.Options && Object.keys(v.Options).length ? v.Options : null,
+        driverOpts: v.Options && Object.keys(v.Options).length ? v.Options : fromRead ? {} : null,
         id: v.Name,
         labels: Object.entries(v.Labels ?? {}).map(([label, value]) => ({ label, value })).sort((a, b) => (a.label < b.label ? -1 : 1)),
         mountpoint: v.Mountpoint,
@@ -27,12 +31,12 @@ export async function createVolume(inputs: Props, preview: boolean): Promise<{ i
         Driver: inputs.driver ?? "local",
         Labels: Object.fromEntries((inputs.labels ?? []).map((l: Props) => [l.label, l.value])),
     });
-    return { id: inputs.name, outs: outputsOf(await docker.getVolume(inputs.name).inspect()) };
+    return { id: inputs.name, outs: outputsOf(await docker.getVolume(inputs.name).inspect(), false) };
 }
 
 export async function readVolume(id: string): Promise<Props | undefined> {
     try {
-        return outputsOf(await engine().getVolume(id).inspect());
+        return outputsOf(await engine().getVolume(id).inspect(), true);
     } catch (e) {
         if (statusOf(e) === 404) return undefined;
         throw e;

@@ -183,17 +183,25 @@ export class ProgramStack {
 
     /**
      * `pulumi destroy`, then removes the stack and its stack file; anything the program left on
-     * the engine is removed afterwards so that one failed test does not leak into the next, and
-     * returned so that the teardown test can fail on it. Idempotent.
+     * the engine is removed afterwards so that one failed test does not leak into the next.
+     * Returns what happened: whether `pulumi destroy` (and the stack's removal) succeeded, the
+     * error when not, and what was left on the engine right after it. Idempotent: a second call
+     * has nothing to do and reports success.
      */
-    async destroy(): Promise<string[]> {
-        if (this.destroyed || !this.stack) return [];
+    async teardown(): Promise<Teardown> {
+        if (this.destroyed || !this.stack) return { ok: true, left: [] };
         this.destroyed = true;
+        const errors: string[] = [];
+        const failed = (what: string) => (e: unknown) => {
+            const text = `${what}: ${String((e as Error)?.message ?? e).slice(-2000)}`;
+            console.error(text);
+            errors.push(text);
+        };
         let left: string[] = [];
         try {
-            await this.stack.destroy({ onOutput: () => undefined }).catch((e) => console.error("destroy failed:", e));
+            await this.stack.destroy({ onOutput: () => undefined }).catch(failed("pulumi destroy failed"));
             left = this.leftovers();
-            await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch((e) => console.error("removeStack failed:", e));
+            await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch(failed("removing the stack failed"));
         } finally {
             fs.rmSync(path.join(ROOT, `Pulumi.${this.id}.yaml`), { force: true });
             const label = `label=bluegreen.stack=${this.prefix}`;
@@ -203,8 +211,28 @@ export class ProgramStack {
             if (vs.length) this.dockerOk("volume", "rm", "-f", ...vs);
             for (const n of lines(this.docker("network", "ls", "-q", "--filter", label))) this.dockerOk("network", "rm", n);
         }
-        return left;
+        return errors.length ? { ok: false, error: errors.join("\n"), left } : { ok: true, left };
     }
+
+    /**
+     * `teardown`, as a list of what went wrong: what it left on the engine, and first the error
+     * when `pulumi destroy` failed (so a failed destroy fails `expect(...).toEqual([])` even when
+     * it left nothing). Empty after a clean teardown.
+     */
+    async destroy(): Promise<string[]> {
+        const t = await this.teardown();
+        return t.ok ? t.left : [t.error!, ...t.left];
+    }
+}
+
+/** What `ProgramStack.teardown` found. */
+export interface Teardown {
+    /** `pulumi destroy` and the stack's removal succeeded. */
+    ok: boolean;
+    /** Their errors, when not. */
+    error?: string;
+    /** The program's containers, volumes and networks still on the engine after `pulumi destroy` (`container <id>`, ...). */
+    left: string[];
 }
 
 /** The steps of `pulumi preview --json` that change something, as `op type::name`, sorted. */
