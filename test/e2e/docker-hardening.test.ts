@@ -4,10 +4,9 @@
  * installed docker plugin) hold only the privileges they need and publish only the proxy's two
  * listeners on loopback, an outside client of `url` and `previewUrl` reaches the colors and
  * nothing of the proxy's own (no status document, no API, no color header on `url`), and every
- * entry of the bad-config table is refused by `pulumi preview` of the real program before
- * anything changes.
+ * entry of the bad-config table is refused by `pulumi preview` and by `pulumi up` of the real
+ * program, with nothing created.
  */
-import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -19,7 +18,7 @@ import { TRAEFIK_API_PORT, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, TRAEFIK_STAT
 import { HEALTH_SCRIPT } from "../../providers/bluegreen/dockerSwitch";
 import badConfigs from "../fixtures/bad-configs.json";
 import { getJson } from "../helpers/load";
-import { ProgramStack, dockerCli } from "../helpers/programStack";
+import { ProgramStack, dockerCli, freePort } from "../helpers/programStack";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
 const id = runId("bgharden");
@@ -232,29 +231,43 @@ describe("an outside client of url and previewUrl reaches the colors, and nothin
     });
 });
 
-describe("the bad-config table through `pulumi preview` of the real program", () => {
+describe("the bad-config table through `pulumi preview` and `pulumi up` of the real program", () => {
+    // A stack of its own, never brought up; ports of its own, so that a case `up` wrongly
+    // accepted could not take another stack's.
+    const cfg = new ProgramStack(`${id}-cfg`);
     let stack: Stack;
+    let ports: Record<string, string> = {};
     beforeAll(async () => {
-        stack = await LocalWorkspace.createStack({ stackName: `${id}-cfg`, workDir: ROOT }, await workspaceOptions());
+        stack = cfg.stack = await LocalWorkspace.createStack({ stackName: cfg.id, workDir: ROOT }, await workspaceOptions());
+        const live = await freePort();
+        let preview = await freePort();
+        while (preview === live) preview = await freePort();
+        ports = { "bluegreen:proxyPort": String(live), "bluegreen:previewPort": String(preview) };
     });
     afterAll(async () => {
-        await stack?.workspace.removeStack(stack.name, { force: true });
-        fs.rmSync(`${ROOT}/Pulumi.${id}-cfg.yaml`, { force: true });
+        // Destroys whatever a wrong `up` created, removes the stack and its file, and anything left with its label.
+        await cfg.destroy();
     });
 
-    it.each(badConfigs.map((c) => [c.name, c] as const))("refuses %s, naming the key, and declares nothing", async (_name, c) => {
+    it.each(badConfigs.map((c) => [c.name, c] as const))("refuses %s in preview and up, naming the key, and creates nothing", async (_name, c) => {
         const config = Object.fromEntries(Object.entries(c.config).map(([k, v]) => [`bluegreen:${k}`, { value: v }]));
-        await stack.setAllConfig(config);
+        await stack.setAllConfig({ ...Object.fromEntries(Object.entries(ports).map(([k, value]) => [k, { value }])), ...config });
         try {
-            const error = await stack.preview().then(() => undefined, (e: Error) => e);
-            expect(error, "preview must fail").toBeDefined();
             // Ours, or the engine's own check of Pulumi.yaml's declared type, which runs first for
             // non-integers in integer keys ("configuration key 'proxyPort' must be of type 'integer'").
-            const ours = String(error).includes(`invalid stack config: \`${c.key}\` is `);
-            const engines = String(error).includes(`configuration key '${c.key}' must be of type`);
-            expect(ours || engines, String(error)).toBe(true);
+            const named = (error: unknown) =>
+                String(error).includes(`invalid stack config: \`${c.key}\` is `) || String(error).includes(`configuration key '${c.key}' must be of type`);
+            const previewError = await stack.preview().then(() => undefined, (e: Error) => e);
+            expect(previewError, "preview must fail").toBeDefined();
+            expect(named(previewError), String(previewError)).toBe(true);
+            // A preview never writes state: only `up` shows that nothing is created.
+            const upError = await stack.up({ onOutput: () => undefined }).then(() => undefined, (e: Error) => e);
+            expect(upError, "up must fail").toBeDefined();
+            expect(named(upError), String(upError)).toBe(true);
+            // Nothing in the state but the stack itself, and nothing on the engine with the stack's label.
             const resources = (await stack.exportStack()).deployment.resources ?? [];
-            expect(resources).toEqual([]);
+            expect(resources.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").map((r: { urn: string }) => r.urn)).toEqual([]);
+            expect(cfg.leftovers()).toEqual([]);
         } finally {
             for (const k of Object.keys(c.config)) await stack.removeConfig(`bluegreen:${k}`);
         }
