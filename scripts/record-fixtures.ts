@@ -143,8 +143,17 @@ async function recordDocker(fixture: string, config: Record<string, string>, cha
     }
 }
 
+/**
+ * Runs the recordings side by side and waits for every one (so that each destroys its stack even
+ * when another failed); then fails with every error.
+ */
+async function allOf(recordings: Promise<void>[]): Promise<void> {
+    const failed = (await Promise.allSettled(recordings)).filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length) throw new AggregateError(failed.map((r) => r.reason), `${failed.length} recording(s) failed: ${failed.map((r) => String(r.reason?.message ?? r.reason)).join("; ")}`);
+}
+
 export async function recordDockerFixtures(): Promise<void> {
-    await Promise.all([
+    await allOf([
         recordDocker("preview-switch", {}, { activeColor: "green" }),
         recordDocker("preview-switch-smoke", { smokeTestPath: "/" }, { activeColor: "green" }),
         recordDocker("preview-idle-update", {}, { greenImage: "bluegreen/demo:1.0.0" }),
@@ -196,7 +205,7 @@ export async function recordKubernetesFixtures(): Promise<void> {
     const kubectl = path.join(/PATH="([^:"]+)/.exec(env)![1], "kubectl");
     // The readiness gate's kubectl is the cluster's own.
     process.env.PATH = `${path.dirname(kubectl)}:${process.env.PATH}`;
-    await Promise.all([
+    await allOf([
         recordKubernetes("preview-kubernetes-switch", { activeColor: "green" }, kubeconfig, kubectl),
         recordKubernetes("preview-kubernetes-idle-replicas", { idleReplicas: "0" }, kubeconfig, kubectl),
     ]);
