@@ -95,6 +95,8 @@ export function normalise(json: unknown, v: Volatile): unknown {
         }
         if (typeof x === "number") {
             if (PORT_KEYS.test(key) && v.ports[x] !== undefined) return v.ports[x];
+            // The prefix length of the subnet the engine picked from its pools (/16, /20...).
+            if (key === "ipPrefixLength") return 16;
             return key === "duration" ? 0 : x;
         }
         // The engine lists a resource's dependencies (lists of URNs) in no fixed order.
