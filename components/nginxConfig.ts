@@ -1,8 +1,11 @@
 /**
  * Renders the proxy's whole nginx configuration from validated values. Pure.
  *
- * The proxy has two listeners inside its container: LIVE_PORT serves the active color,
- * PREVIEW_PORT the idle one. Each color is reached by its network alias (`blue:8080`), which
+ * The proxy has two public listeners inside its container: LIVE_PORT serves the active color,
+ * PREVIEW_PORT the idle one, and nothing else: no status document, and the color header only on
+ * the preview listener (the smoke test reads it there). A third listener, STATUS_PORT on the
+ * container's loopback and never published, serves STATUS_PATH to the traffic switch, which
+ * reads it with `docker exec` inside the container. Each color is reached by its network alias (`blue:8080`), which
  * nginx resolves through Docker's DNS at request time (`resolver`, a variable in `proxy_pass`),
  * never at load time: a stopped or replaced replica drops out of the answer within a second, an
  * address Docker hands to a new container of the other color is never reused for this one, and
@@ -18,6 +21,17 @@ export const CONFIG_DIR = "/etc/nginx/bluegreen";
 export const CONFIG_FILE = `${CONFIG_DIR}/nginx.conf`;
 /** Answers which color and which rendering is live; the switch polls it after a reload. */
 export const STATUS_PATH = "/__bluegreen/status";
+/**
+ * The status listener's port, bound to 127.0.0.1 inside the proxy container only: no published
+ * port leads to it, so only a process in the container (the switch's `docker exec`) reaches it.
+ * Not published, so the container's ports and command are the same as before it existed.
+ */
+export const STATUS_PORT = 8082;
+/**
+ * The header that names the color behind an answer, on the preview listener only: the smoke test
+ * (components/docker/smokeTest.ts) tells the colors apart by it. The live listener never sends it.
+ */
+export const COLOR_HEADER = "X-Bluegreen-Color";
 
 /** Docker's embedded DNS, present in every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
@@ -44,19 +58,30 @@ export function checkTarget(target: string): string {
     return target;
 }
 
-function server(port: number, color: Color, role: "live" | "preview", generation: string): string {
+/** A public listener: everything goes to `color` (the status path too: the app answers it). */
+function server(port: number, color: Color, role: "live" | "preview"): string {
     return [
         "    server {",
         `        listen ${port};`,
-        `        location = ${STATUS_PATH} {`,
-        "            default_type application/json;",
-        `            return 200 '{"role":"${role}","color":"${color}","generation":"${generation}"}\\n';`,
-        "        }",
         "        location / {",
         // A variable makes nginx resolve the name per request (cached `valid` seconds).
         `            proxy_pass http://$bluegreen_${color};`,
-        `            add_header X-Bluegreen-Color ${color} always;`,
+        ...(role === "preview" ? [`            add_header ${COLOR_HEADER} ${color} always;`] : []),
         "        }",
+        "    }",
+    ].join("\n");
+}
+
+/** The status listener, on the container's loopback: what the switch reads after a reload. */
+function statusServer(active: Color, generation: string): string {
+    return [
+        "    server {",
+        `        listen 127.0.0.1:${STATUS_PORT};`,
+        `        location = ${STATUS_PATH} {`,
+        "            default_type application/json;",
+        `            return 200 '{"active":"${active}","generation":"${generation}"}\\n';`,
+        "        }",
+        "        location / { return 404; }",
         "    }",
     ].join("\n");
 }
@@ -111,8 +136,9 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "    resolver_timeout 2s;",
         `    map "" $bluegreen_blue { default ${target("blue")}; }`,
         `    map "" $bluegreen_green { default ${target("green")}; }`,
-        server(LIVE_PORT, active, "live", generation),
-        server(PREVIEW_PORT, idle, "preview", generation),
+        server(LIVE_PORT, active, "live"),
+        server(PREVIEW_PORT, idle, "preview"),
+        statusServer(active, generation),
         "}",
         "",
     ].join("\n");
@@ -121,6 +147,10 @@ export function renderNginxConfig(input: NginxConfigInput): string {
 /**
  * The configuration a fresh proxy starts with, before the switch has written anything:
  * both listeners answer 503, so nothing is routed until the health gate has passed once.
+ * It is part of the proxy container's command, so it is left as it was when the status moved to
+ * its loopback listener (a change would replace every existing stack's proxy): its public
+ * listeners still answer STATUS_PATH with `{"role":"bootstrap"}`, which says only that no color
+ * is routed yet, until the switch's first apply in the same `up` replaces it.
  */
 export function renderBootstrapConfig(): string {
     const unavailable = (port: number) =>

@@ -86,17 +86,18 @@ function serviceOf(step: PreviewStep): string {
 }
 
 /**
- * How many services the preview mentions (any step, changed or not, including the components
- * themselves). `preview --json` lists unchanged resources only with `--show-sames`, as the
- * pull-request workflow runs it; without, a stack's other services are invisible here.
+ * How many services the preview mentions: the `BlueGreenService` components themselves, and the
+ * services of the switch steps (changed or not). The other children of a service (containers,
+ * networks, Deployments) name no service: their names are their own. `preview --json` lists
+ * unchanged resources only with `--show-sames`, as the pull-request workflow runs it; without, a
+ * stack's other services are invisible here.
  */
 function servicesIn(steps: PreviewStep[]): number {
     const names = new Set<string>();
     for (const s of steps) {
         const chain = (s.urn.split("::")[2] ?? "").split("$");
-        // The component itself, or its switch: other children's names do not say whose they are.
         if (SERVICE_TYPES.test(chain[chain.length - 1])) names.add(nameOf(s.urn));
-        else if (chain.some((t) => SERVICE_TYPES.test(t)) && isSwitch(s)) names.add(serviceOf(s));
+        else if (chain.some((t) => SERVICE_TYPES.test(t)) && /-proxy-switch$|-gate$/.test(nameOf(s.urn))) names.add(serviceOf(s));
     }
     return names.size;
 }

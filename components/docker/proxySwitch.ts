@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DIR, CONFIG_FILE, LIVE_PORT, NginxConfigInput, STATUS_PATH, generationOf, renderNginxConfig } from "../nginxConfig";
+import { CONFIG_DIR, CONFIG_FILE, NginxConfigInput, STATUS_PATH, STATUS_PORT, generationOf, renderNginxConfig } from "../nginxConfig";
 import type { DockerServiceSpec } from "../serviceArgs";
 import type { Color, HealthSettings, ProxyKind } from "../settings";
 import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "../traefikConfig";
@@ -48,6 +48,11 @@ export interface SwitchBackend {
     render(input: NginxConfigInput): string;
     configFile: string;
     configDir: string;
+    /**
+     * Where the switch reads what the proxy serves, from inside the proxy container (`docker
+     * exec`): a listener bound to the container's loopback, never published, so no client of
+     * `url` or `previewUrl` reaches it.
+     */
     statusUrl: string;
 }
 
@@ -58,7 +63,7 @@ export const SWITCH_BACKEND: Record<ProxyKind, SwitchBackend> = {
         render: renderNginxConfig,
         configFile: CONFIG_FILE,
         configDir: CONFIG_DIR,
-        statusUrl: `http://127.0.0.1:${LIVE_PORT}${STATUS_PATH}`,
+        statusUrl: `http://127.0.0.1:${STATUS_PORT}${STATUS_PATH}`,
     },
     traefik: {
         kind: "traefik",

@@ -17,12 +17,14 @@ export const SMOKE_ATTEMPTS = 10;
 export const SMOKE_INTERVAL_MS = 1000;
 
 /**
- * What the command runs (Node.js ≥ 18: global `fetch`). nginx tags every answer of a color with
- * `X-Bluegreen-Color`, which tells the script which color a listener serves:
+ * What the command runs (Node.js ≥ 18: global `fetch`). nginx tags every answer of its preview
+ * listener with the color behind it (`X-Bluegreen-Color`; the live listener never sends it),
+ * which tells the script what to check:
  * - the preview listener serves the target: the switch has not moved yet, so this is the
  *   pre-switch check the test exists for;
  * - it serves the other color: the target is already live (its replicas changed in place, no
- *   switch in this update), so the target is checked on the live listener instead;
+ *   switch in this update). The live listener serves the color the preview listener does not,
+ *   so the target is checked there, by its status alone;
  * - an answer without the header comes from the proxy's bootstrap config: no color is routed
  *   yet (the first `up`), so there is nothing to check through the proxy and no traffic to
  *   protect; the health gate still guards the first switch.
@@ -46,15 +48,16 @@ const what = (a) => (a.status ? "HTTP " + a.status + (a.served ? " from " + a.se
   let where = "preview", last;
   for (let n = 1; n <= attempts; n++) {
     if (n > 1) await new Promise((r) => setTimeout(r, pause));
-    last = await get(urls[where]);
-    if (where === "preview" && last.status && !last.served) {
-      console.log("smoke test: " + urls.preview + " routes no color yet (first up); nothing to check before the first switch");
-      return;
+    if (where === "preview") {
+      last = await get(urls.preview);
+      if (last.status && !last.served) {
+        console.log("smoke test: " + urls.preview + " routes no color yet (first up); nothing to check before the first switch");
+        return;
+      }
+      if (last.served && last.served !== color) where = "live";
     }
-    if (where === "preview" && last.served && last.served !== color) {
-      where = "live";
-      last = await get(urls.live);
-    }
+    // The live listener sends no color header: it serves the color the preview listener does not.
+    if (where === "live") last = { ...(await get(urls.live)), served: color };
     if (last.served === color && last.status === want) {
       console.log("smoke test passed: " + color + " answered " + want + " on " + urls[where] + (where === "live" ? " (already live: no switch in this update)" : "") + " after " + n + " attempt(s)");
       return;

@@ -2,21 +2,23 @@
  * Hardening of the program itself (`index.ts`) on the real engine: hostile values cannot run
  * anything through the switch's exec paths, the containers the program created (through the
  * installed docker plugin) hold only the privileges they need and publish only the proxy's two
- * listeners on loopback, and every entry of the bad-config table is refused by `pulumi preview`
- * of the real program before anything changes.
+ * listeners on loopback, an outside client of `url` and `previewUrl` reaches the colors and
+ * nothing of the proxy's own (no status document, no API, no color header on `url`), and every
+ * entry of the bad-config table is refused by `pulumi preview` and by `pulumi up` of the real
+ * program, with nothing created.
  */
-import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execScript } from "../../providers/bluegreen/dockerExec";
-import { LIVE_PORT, PREVIEW_PORT } from "../../components/nginxConfig";
-import { TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT } from "../../components/traefikConfig";
+import { LIVE_PORT, PREVIEW_PORT, STATUS_PATH, STATUS_PORT } from "../../components/nginxConfig";
+import { TRAEFIK_API_PORT, TRAEFIK_LIVE_PORT, TRAEFIK_PREVIEW_PORT, TRAEFIK_STATUS_PATH } from "../../components/traefikConfig";
 import { HEALTH_SCRIPT } from "../../providers/bluegreen/dockerSwitch";
 import badConfigs from "../fixtures/bad-configs.json";
 import { getJson } from "../helpers/load";
-import { ProgramStack, dockerCli } from "../helpers/programStack";
+import { ProgramStack, dockerCli, freePort } from "../helpers/programStack";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
 const id = runId("bgharden");
@@ -163,29 +165,109 @@ describe("least privilege, read from the containers the program created", () => 
     });
 });
 
-describe("the bad-config table through `pulumi preview` of the real program", () => {
+/** A plain GET from this process, as any client of the published ports: status, headers, body. */
+function plainGet(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+        req.on("error", reject);
+    });
+}
+
+/** Runs a GET inside a container, as the switch reads the status (curl, or busybox wget in Traefik's image). */
+function getInside(container: string, url: string): string {
+    return dockerCli("exec", container, "sh", "-c", 'curl -s -m 2 "$1" 2>/dev/null || wget -qO- -T 2 "$1"', "sh", url);
+}
+
+/** The proxy container's address on the stack's network, as another container of it would reach it. */
+function networkAddress(container: string): string {
+    const nets = JSON.parse(dockerCli("inspect", "-f", "{{json .NetworkSettings.Networks}}", container)) as Record<string, { IPAddress: string }>;
+    const addresses = Object.values(nets).map((n) => n.IPAddress).filter(Boolean);
+    expect(addresses).toHaveLength(1);
+    return addresses[0];
+}
+
+describe("an outside client of url and previewUrl reaches the colors, and nothing of the proxy's own", () => {
+    // The proxy's status and API paths (nginx's status document, Traefik's API and dashboard), a
+    // path of the app, and the root: every one must be the app's answer, from the listener's color.
+    const PATHS = ["/", STATUS_PATH, "/__bluegreen/", TRAEFIK_STATUS_PATH, "/api/http/routers", "/api/rawdata", "/api/overview", "/api/version", "/dashboard/", "/ping", "/health"];
+
+    it.each([
+        ["nginx", () => p, STATUS_PORT, STATUS_PATH, '"generation":"', true],
+        ["traefik", () => t, TRAEFIK_API_PORT, TRAEFIK_STATUS_PATH, '"service":"blue-', false],
+    ] as const)("%s: every path of url and previewUrl is the app's answer; the color header never on url", async (_kind, stackOf, statusPort, statusPath, statusMark, previewHeader) => {
+        const s = stackOf();
+        for (const [url, color] of [[s.url, "blue"], [s.previewUrl, "green"]] as const) {
+            for (const path of PATHS) {
+                const r = await plainGet(url + path);
+                const what = `GET ${url}${path} → ${r.status} ${JSON.stringify(r.headers)} ${r.body.slice(0, 200)}`;
+                // The demo app's answer: its JSON, with the listener's color, and nothing of the proxy's.
+                expect(r.status, what).toBe(200);
+                const body = JSON.parse(r.body);
+                expect(body.color, what).toBe(color);
+                expect(r.body, what).not.toContain("generation");
+                expect(r.body, what).not.toContain("@file");
+                expect(r.body, what).not.toContain("@internal");
+                const tags = Object.keys(r.headers).filter((h) => h.startsWith("x-bluegreen"));
+                if (url === s.url || !previewHeader) expect(tags, what).toEqual([]);
+                // nginx names the color on the preview listener only: the smoke test reads it there.
+                else expect([tags, r.headers["x-bluegreen-color"]], what).toEqual([["x-bluegreen-color"], color]);
+            }
+        }
+        // The status the switch reads is there, inside the container (a control: the path above
+        // would have been caught had it been served publicly)...
+        const proxy = s.proxy();
+        expect(getInside(proxy, `http://127.0.0.1:${statusPort}${statusPath}`)).toContain(statusMark);
+        // ...and bound to the container's loopback: on the container's own address, refused,
+        // where the live listener answers (so the address is reachable from here).
+        const address = networkAddress(proxy);
+        expect(await probe(address, LIVE_PORT)).toBe("open");
+        expect(`${address}:${statusPort} ${await probe(address, statusPort)}`).toBe(`${address}:${statusPort} ECONNREFUSED`);
+    });
+});
+
+describe("the bad-config table through `pulumi preview` and `pulumi up` of the real program", () => {
+    // A stack of its own, never brought up; ports of its own, so that a case `up` wrongly
+    // accepted could not take another stack's.
+    const cfg = new ProgramStack(`${id}-cfg`);
     let stack: Stack;
+    let ports: Record<string, string> = {};
     beforeAll(async () => {
-        stack = await LocalWorkspace.createStack({ stackName: `${id}-cfg`, workDir: ROOT }, await workspaceOptions());
+        stack = cfg.stack = await LocalWorkspace.createStack({ stackName: cfg.id, workDir: ROOT }, await workspaceOptions());
+        const live = await freePort();
+        let preview = await freePort();
+        while (preview === live) preview = await freePort();
+        ports = { "bluegreen:proxyPort": String(live), "bluegreen:previewPort": String(preview) };
     });
     afterAll(async () => {
-        await stack?.workspace.removeStack(stack.name, { force: true });
-        fs.rmSync(`${ROOT}/Pulumi.${id}-cfg.yaml`, { force: true });
+        // Destroys whatever a wrong `up` created, removes the stack and its file, and anything left with its label.
+        await cfg.destroy();
     });
 
-    it.each(badConfigs.map((c) => [c.name, c] as const))("refuses %s, naming the key, and declares nothing", async (_name, c) => {
+    it.each(badConfigs.map((c) => [c.name, c] as const))("refuses %s in preview and up, naming the key, and creates nothing", async (_name, c) => {
         const config = Object.fromEntries(Object.entries(c.config).map(([k, v]) => [`bluegreen:${k}`, { value: v }]));
-        await stack.setAllConfig(config);
+        await stack.setAllConfig({ ...Object.fromEntries(Object.entries(ports).map(([k, value]) => [k, { value }])), ...config });
         try {
-            const error = await stack.preview().then(() => undefined, (e: Error) => e);
-            expect(error, "preview must fail").toBeDefined();
             // Ours, or the engine's own check of Pulumi.yaml's declared type, which runs first for
             // non-integers in integer keys ("configuration key 'proxyPort' must be of type 'integer'").
-            const ours = String(error).includes(`invalid stack config: \`${c.key}\` is `);
-            const engines = String(error).includes(`configuration key '${c.key}' must be of type`);
-            expect(ours || engines, String(error)).toBe(true);
+            const named = (error: unknown) =>
+                String(error).includes(`invalid stack config: \`${c.key}\` is `) || String(error).includes(`configuration key '${c.key}' must be of type`);
+            const previewError = await stack.preview().then(() => undefined, (e: Error) => e);
+            expect(previewError, "preview must fail").toBeDefined();
+            expect(named(previewError), String(previewError)).toBe(true);
+            // A preview never writes state: only `up` shows that nothing is created.
+            const upError = await stack.up({ onOutput: () => undefined }).then(() => undefined, (e: Error) => e);
+            expect(upError, "up must fail").toBeDefined();
+            expect(named(upError), String(upError)).toBe(true);
+            // Nothing in the state but the stack itself, and nothing on the engine with the stack's label.
             const resources = (await stack.exportStack()).deployment.resources ?? [];
-            expect(resources).toEqual([]);
+            expect(resources.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").map((r: { urn: string }) => r.urn)).toEqual([]);
+            expect(cfg.leftovers()).toEqual([]);
         } finally {
             for (const k of Object.keys(c.config)) await stack.removeConfig(`bluegreen:${k}`);
         }

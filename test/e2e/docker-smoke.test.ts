@@ -4,12 +4,11 @@
  * stand-ins), the real Docker engine and real HTTP through nginx. The smoke test is a
  * `command.local.Command` that must pass, through `previewUrl`, before the switch moves traffic.
  */
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarizePreview } from "../../components/previewSummary";
 import { getJson } from "../helpers/load";
 import { ProgramStack, changes, expectCleanTeardown } from "../helpers/programStack";
-import { ROOT, runId } from "../helpers/toolchain";
+import { runId } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bgsmoke"));
 const SMOKE = "command:local:Command";
@@ -55,10 +54,8 @@ describe("the smoke test on a real Docker engine", () => {
 
     it("the preview of a switch shows the switch and the smoke test that will run before it, nothing else", async () => {
         await p.setColor("green");
-        const out = p.cli(["preview", "--json"]);
-        // BLUEGREEN_RECORD_FIXTURES=1 saves it for the unit tests of the pull-request summary.
-        if (process.env.BLUEGREEN_RECORD_FIXTURES === "1") fs.writeFileSync(`${ROOT}/test/fixtures/preview-switch-smoke.json`, out.replaceAll(p.id, "bg-e2e"));
-        const json = JSON.parse(out);
+        // The unit tests' fixture of the same preview is recorded by scripts/record-fixtures.ts.
+        const json = p.previewJson();
         expect(changes(json)).toEqual([
             `replace ${SMOKE}::${smokeName()}`,
             `update bluegreen:docker:TrafficSwitch::${p.prefix}-proxy-switch`,

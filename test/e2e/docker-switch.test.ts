@@ -16,15 +16,11 @@ const p = new ProgramStack(runId("bge2e"));
 const figures: Record<string, unknown> = {};
 
 /**
- * `pulumi preview --json` of the stack, as the pull-request workflow runs it. With
- * BLUEGREEN_RECORD_FIXTURES=1 the output is also saved as a unit-test fixture.
+ * `pulumi preview --json` of the stack. The unit tests' fixtures of the same previews are recorded
+ * by scripts/record-fixtures.ts.
  */
-function previewJson(fixtureName?: string): PreviewJson {
-    const out = p.cli(["preview", "--json"]);
-    if (fixtureName && process.env.BLUEGREEN_RECORD_FIXTURES === "1") {
-        fs.writeFileSync(`${ROOT}/test/fixtures/${fixtureName}.json`, out.replaceAll(p.id, "bg-e2e"));
-    }
-    return JSON.parse(out);
+function previewJson(): PreviewJson {
+    return p.previewJson();
 }
 
 /** Every answer on `url` under the load came from `color`, none failed. */
@@ -74,7 +70,7 @@ describe("the program on a real Docker engine", () => {
         expect(pre.stdout).toMatch(/activeColor\s*: "blue" => "green"/);
         expect((await getJson(p.url)).json.color).toBe("blue"); // a preview changes nothing
         // The pull-request summary, from the CLI's own JSON output...
-        const json = previewJson("preview-switch");
+        const json = previewJson();
         expect(changes(json)).toEqual(["update bluegreen:docker:TrafficSwitch::" + `${p.prefix}-proxy-switch`]);
         const summary = summarizePreview(json);
         expect(summary.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
@@ -183,7 +179,7 @@ describe("the program on a real Docker engine", () => {
         const blue = p.containers("blue");
         const greenBefore = p.containers("green");
         await p.set({ greenImage: "bluegreen/demo:1.0.0" }); // any other image: the version label follows it
-        const json = previewJson("preview-idle-update");
+        const json = previewJson();
         expect(changes(json)).toEqual([
             `replace docker:index/container:Container::${p.prefix}-green-0`,
             // The switch records each color's image (for the PR summary); nothing is re-applied.

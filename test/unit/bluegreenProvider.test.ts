@@ -11,7 +11,7 @@ import type { SwitchState } from "../../providers/bluegreen/dockerSwitch";
 const sw: SwitchState = {
     kind: "nginx", container: "proxy-1", dockerHost: "", activeColor: "blue", idleColor: "green",
     images: { blue: "demo:1", green: "demo:2" }, config: "conf-blue", generation: "aaaa1111",
-    configFile: "/etc/nginx/bluegreen/nginx.conf", configDir: "/etc/nginx/bluegreen", statusUrl: "http://127.0.0.1:80/__bluegreen/status",
+    configFile: "/etc/nginx/bluegreen/nginx.conf", configDir: "/etc/nginx/bluegreen", statusUrl: "http://127.0.0.1:8082/__bluegreen/status",
     gateUrls: ["http://green-0:8080/health"], health: { retries: 10, intervalSeconds: 1, deadlineSeconds: 60 }, drainSeconds: 30,
 };
 const gate = { deployment: "app-green", namespace: "default", activeColor: "green", deadlineSeconds: 60, kubeconfig: "", context: "" };

@@ -1,15 +1,48 @@
 import { describe, expect, it } from "vitest";
-import { generationOf, renderBootstrapConfig, renderNginxConfig } from "../../components/nginxConfig";
+import { COLOR_HEADER, STATUS_PATH, STATUS_PORT, generationOf, renderBootstrapConfig, renderNginxConfig } from "../../components/nginxConfig";
 
 const targets = { blue: "blue:8080", green: "green:9000" };
+
+/** The rendered file's server blocks, by what they listen on. */
+function servers(conf: string): Record<string, string> {
+    const blocks = conf.split("\n    server {\n").slice(1).map((b) => b.slice(0, b.indexOf("\n    }")));
+    return Object.fromEntries(blocks.map((b) => [/listen ([^;]+);/.exec(b)![1], b]));
+}
 
 describe("renderNginxConfig", () => {
     it("routes the live listener to blue and the preview listener to green when blue is active", () => {
         const conf = renderNginxConfig({ activeColor: "blue", targets });
         expect(conf).toContain('map "" $bluegreen_blue { default "blue:8080"; }');
         expect(conf).toContain('map "" $bluegreen_green { default "green:9000"; }');
-        expect(conf).toMatch(/listen 80;[\s\S]*"role":"live","color":"blue"[\s\S]*proxy_pass http:\/\/\$bluegreen_blue;/);
-        expect(conf).toMatch(/listen 81;[\s\S]*"role":"preview","color":"green"[\s\S]*proxy_pass http:\/\/\$bluegreen_green;/);
+        const s = servers(conf);
+        expect(Object.keys(s).sort()).toEqual(["127.0.0.1:8082", "80", "81"]);
+        expect(s["80"]).toContain("proxy_pass http://$bluegreen_blue;");
+        expect(s["81"]).toContain("proxy_pass http://$bluegreen_green;");
+    });
+
+    it("serves the status only on the container's loopback, and the color header only on the preview listener", () => {
+        for (const activeColor of ["blue", "green"] as const) {
+            const conf = renderNginxConfig({ activeColor, targets });
+            const idle = activeColor === "blue" ? "green" : "blue";
+            const s = servers(conf);
+            // The public listeners: the status path goes to the color like any other path.
+            for (const port of ["80", "81"]) {
+                expect(s[port]).not.toContain(STATUS_PATH);
+                expect(s[port]).not.toContain("generation");
+                expect(s[port]).not.toContain("return ");
+            }
+            expect(s["80"]).not.toContain(COLOR_HEADER);
+            expect(s["81"]).toContain(`add_header ${COLOR_HEADER} ${idle} always;`);
+            // The status listener: bound to 127.0.0.1 (never published), the status and nothing else.
+            expect(STATUS_PORT).toBe(8082);
+            expect(s[`127.0.0.1:${STATUS_PORT}`]).toContain(`location = ${STATUS_PATH} {`);
+            expect(s[`127.0.0.1:${STATUS_PORT}`]).toContain(`return 200 '{"active":"${activeColor}","generation":"${generationOf({ activeColor, targets })}"}\\n';`);
+            expect(s[`127.0.0.1:${STATUS_PORT}`]).toContain("location / { return 404; }");
+            expect(s[`127.0.0.1:${STATUS_PORT}`]).not.toContain("proxy_pass");
+            // The status path and the header appear nowhere else in the file.
+            expect(conf.split(STATUS_PATH)).toHaveLength(2);
+            expect(conf.split(COLOR_HEADER)).toHaveLength(2);
+        }
     });
 
     it("resolves each color's alias through Docker's DNS at request time, never at load time", () => {
