@@ -293,14 +293,16 @@ build_kubernetes_plugin() { # build_kubernetes_plugin VERSION: 0 when built; els
   local v="$1" kd; kd=$(k8s_build_dir "$v")
   local w="$kd/src" log="$kd/build.log" started=$SECONDS reason="" src=""
   rm -rf "$w" "$kd/build-failed" "$kd/pulumi-resource-kubernetes.part" && mkdir -p "$w" && : >"$log"
-  step "provider kubernetes v$v: building the real plugin from Go sources, $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION (10-20 min on 2 cores and about 300 MB, once; log: $log)"
+  step "provider kubernetes v$v: building the real plugin from Go sources, $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION (10-20 min on 2 cores and about 170 MB, once; log: $log)"
   # A wrapper module: the provider module's go.mod replaces sdk/v4 with ../sdk, so it cannot be
   # built as the main module; its cmd/pulumi-resource-kubernetes/main.go is, with the SDKs pinned.
   { printf 'module bluegreen.local/pulumi-resource-kubernetes\ngo 1.24\nrequire (\n'
     printf '\t%s\n' "$K8S_PROVIDER_MODULE $K8S_PROVIDER_MODULE_VERSION" "${K8S_PROVIDER_REQUIRES[@]}"
     printf ')\n'; } >"$w/go.mod"
   if ! (cd "$w" && go mod download -json "$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION") >"$w/download.json" 2>>"$log"; then
-    reason="go mod download $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' "$w/download.json" | head -1 | cut -c1-160)"
+    # Go's error without the module@version it repeats and the proxy's address: "reading 403 Forbidden ...".
+    reason="go mod download failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' "$w/download.json" | head -1 \
+      | sed -E 's#^[^ ]+@[^ ]+: ##; s#https?://[^ ]* ##g; s#\\[nt]# #g' | cut -c1-160)"
   else
     src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' "$w/download.json" | head -1)
     local cmd="$src/cmd/pulumi-resource-kubernetes"
@@ -316,14 +318,16 @@ build_kubernetes_plugin() { # build_kubernetes_plugin VERSION: 0 when built; els
     fi
   fi
   if [[ -n "$reason" ]]; then
-    reason=$(sed -E 's#https?://[^ ]*#(the module proxy)#g' <<<"$reason")
+    reason=$(sed -E 's#https?://[^ ]*#(the module proxy)#g' <<<"$reason" | tr -s ' ')
     echo "$reason" >"$kd/build-failed"
     step "provider kubernetes v$v: the Go build of the real plugin failed ($reason; log: $log)"
     return 1
   fi
   mv "$kd/pulumi-resource-kubernetes.part" "$kd/pulumi-resource-kubernetes"
   rm -rf "$w"
-  step "provider kubernetes v$v: built the real plugin in $(( (SECONDS - started + 30) / 60 )) min ($(( $(stat -c %s "$kd/pulumi-resource-kubernetes") / 1000000 )) MB, cached in $kd)"
+  local took=$(( SECONDS - started ))
+  if (( took < 120 )); then took="$took s (Go's build cache had its packages)"; else took="$(( (took + 30) / 60 )) min"; fi
+  step "provider kubernetes v$v: built the real plugin in $took ($(( $(stat -c %s "$kd/pulumi-resource-kubernetes") / 1000000 )) MB, cached in $kd)"
 }
 install_built_kubernetes() { # install_built_kubernetes VERSION HOME DIR: the built plugin, in place of any stand-in
   local v="$1" home="$2" dir="$3" kd; kd=$(k8s_build_dir "$v")

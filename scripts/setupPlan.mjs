@@ -68,7 +68,7 @@ function pulumiCli(p) {
 }
 
 /** How long the Go build of a real provider plugin takes, said on its line (as the CLI's). */
-export const PROVIDER_BUILD_TIME = "10-20 min on 2 cores and about 300 MB, once";
+export const PROVIDER_BUILD_TIME = "10-20 min on 2 cores and about 170 MB, once";
 
 /**
  * A provider plugin. The real one first: installed (the set-up's Pulumi home, or ~/.pulumi), else

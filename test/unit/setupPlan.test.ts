@@ -200,7 +200,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
     it("the kubernetes plugin's lines say what is built, how long it takes, and why the stand-in", () => {
         expect(line(byPiece(withProbes(buildHost(), k8s({ standin: "current" })), "provider/kubernetes"))).toBe(
             "provider/kubernetes: build [needs Go] (the real plugin v4.34.2, built from Go sources, " +
-                "github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199 (10-20 min on 2 cores and about 300 MB, once), " +
+                "github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199 (10-20 min on 2 cores and about 170 MB, once), " +
                 "replacing the project's stand-in (pulumi plugin install failed here before); the stand-in again if the build fails)",
         );
         expect(byPiece(withProbes(laptop(), k8s({ standin: "current" })), "provider/kubernetes").why).toMatch(/no Go to build the real plugin from github\.com\/pulumi\/pulumi-kubernetes\/provider\/v4@/);
