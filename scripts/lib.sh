@@ -14,6 +14,19 @@ DEBIAN_SUITE=bookworm
 # the Go module proxy reachable here serves (3.7.x needs a go-http-auth pseudo-version it refuses).
 TRAEFIK_VERSION=3.6.12
 
+# The real kubernetes provider plugin, built from Go sources where `pulumi plugin install` cannot
+# download it (scripts/setup.sh, build_kubernetes_plugin). The module proxy reachable here serves
+# this pseudo-version of the provider module; the SDKs are pinned because newer ones do not compile
+# with it (sdk/v4 v4.32.0 pulls sdk/v3 v3.243.0, and pkg/v3 v3.215.0 then fails). The plugin
+# reports @pulumi/kubernetes's version (ldflags), so it installs under the name the program asks for.
+K8S_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
+K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+K8S_PROVIDER_REQUIRES=(
+  "github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.24.0"
+  "github.com/pulumi/pulumi/sdk/v3 v3.215.0"
+  "github.com/pulumi/pulumi/pkg/v3 v3.215.0"
+)
+
 NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
 
 # Images. Where a registry answers, the official images at these pinned tags (pulled, never built),

@@ -89,7 +89,13 @@ provider_probe() {
   elif [[ -f "$dir/$STANDIN_MARK" ]]; then
     if [[ "$(cat "$dir/$STANDIN_MARK")" == "$(standin_hash "$name")" ]]; then standin='"current"'; else standin='"stale"'; fi
   fi
-  printf '{"name":"%s","version":"%s","real":%s,"standin":%s}' "$name" "$v" "$real" "$standin"
+  local build=null # only kubernetes: the real plugin's Go source is served here (build_kubernetes_plugin)
+  if [[ "$name" == kubernetes ]]; then
+    local kd failed=null; kd=$(k8s_build_dir "$v")
+    [[ -s "$kd/build-failed" ]] && failed="\"$(head -1 "$kd/build-failed" | tr -dc 'A-Za-z0-9 .:/_@()=,;-' | cut -c1-200)\""
+    build=$(printf '{"module":"%s","version":"%s","cached":%s,"failed":%s}' "$K8S_PROVIDER_MODULE" "$K8S_PROVIDER_MODULE_VERSION" "$(jbool test -x "$kd/pulumi-resource-kubernetes")" "$failed")
+  fi
+  printf '{"name":"%s","version":"%s","real":%s,"standin":%s,"build":%s}' "$name" "$v" "$real" "$standin" "$build"
 }
 probes() {
   local answers; answers=$(jbool docker info)
@@ -270,33 +276,116 @@ install_dynamic_provider_shim() {
 
 # --- Provider plugins -------------------------------------------------------------------------
 # The real plugin first: one already installed (here or in ~/.pulumi) is used as it is, else
-# `pulumi plugin install` downloads it (bounded in time). Where that fails, the project's own
-# stand-in (providers/, see its README) is built and installed under the same name and version,
-# so that the same program runs. One line says which plugin is in use and why.
+# `pulumi plugin install` downloads it (bounded in time). Where that fails, the kubernetes plugin
+# is built from its Go source (the module proxy serves it; cached, keyed by the module version),
+# and where that cannot be done either (no Go, the module refused, the build failed), and always
+# for docker and command, the project's own stand-in (providers/, see its README) is built and
+# installed under the same name and version, so that the same program runs. One line says which
+# plugin is in use and why.
 STANDIN_MARK=".bluegreen-standin"
 standin_hash() { # the stand-in's sources and the lockfile it is built from
   (cd "$ROOT" && cat providers/build.mjs providers/shared/*.ts "providers/$1"/*.ts package-lock.json) | sha256sum | cut -c1-16
+}
+# The real kubernetes plugin, built from Go sources: the cache folder of one plugin version and module
+# version, holding the binary, build.log, and build-failed (the reason) when the last build failed.
+k8s_build_dir() { echo "$BLUEGREEN_CACHE/pulumi-resource-kubernetes-v$1-$K8S_PROVIDER_MODULE_VERSION"; }
+build_kubernetes_plugin() { # build_kubernetes_plugin VERSION: 0 when built; else the reason in build-failed
+  local v="$1" kd; kd=$(k8s_build_dir "$v")
+  local w="$kd/src" log="$kd/build.log" started=$SECONDS reason="" src=""
+  rm -rf "$w" "$kd/build-failed" "$kd/pulumi-resource-kubernetes.part" && mkdir -p "$w" && : >"$log"
+  step "provider kubernetes v$v: building the real plugin from Go sources, $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION (10-20 min on 2 cores and about 170 MB, once; log: $log)"
+  # A wrapper module: the provider module's go.mod replaces sdk/v4 with ../sdk, so it cannot be
+  # built as the main module; its cmd/pulumi-resource-kubernetes/main.go is, with the SDKs pinned.
+  { printf 'module bluegreen.local/pulumi-resource-kubernetes\ngo 1.24\nrequire (\n'
+    printf '\t%s\n' "$K8S_PROVIDER_MODULE $K8S_PROVIDER_MODULE_VERSION" "${K8S_PROVIDER_REQUIRES[@]}"
+    printf ')\n'; } >"$w/go.mod"
+  if ! (cd "$w" && go mod download -json "$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION") >"$w/download.json" 2>>"$log"; then
+    # Go's error without the module@version it repeats and the proxy's address: "reading 403 Forbidden ...".
+    reason="go mod download failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' "$w/download.json" | head -1 \
+      | sed -E 's#^[^ ]+@[^ ]+: ##; s#https?://[^ ]* ##g; s#\\[nt]# #g' | cut -c1-160)"
+  else
+    src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' "$w/download.json" | head -1)
+    local cmd="$src/cmd/pulumi-resource-kubernetes"
+    if [[ ! -f "$cmd/main.go" || ! -f "$cmd/schema.json" || ! -f "$cmd/terraform-mapping.json" ]]; then
+      reason="$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION has no cmd/pulumi-resource-kubernetes/{main.go,schema.json,terraform-mapping.json}"
+    else
+      cp "$cmd/main.go" "$w/main.go" && cp "$cmd/schema.json" "$w/schema-embed.json" && cp "$cmd/terraform-mapping.json" "$w/terraform-mapping-embed.json"
+      chmod u+w "$w"/*
+      if ! (cd "$w" && nice -n 10 go mod tidy && nice -n 10 go build -trimpath \
+          -ldflags "-s -w -X $K8S_PROVIDER_MODULE/pkg/version.Version=$v" -o "$kd/pulumi-resource-kubernetes.part" .) >>"$log" 2>&1; then
+        reason="go build failed: $(grep -m1 -vE '^(go: (downloading|finding|found|upgraded|added)|#)' "$log" | cut -c1-160)"
+      fi
+    fi
+  fi
+  if [[ -n "$reason" ]]; then
+    reason=$(sed -E 's#https?://[^ ]*#(the module proxy)#g' <<<"$reason" | tr -s ' ')
+    echo "$reason" >"$kd/build-failed"
+    step "provider kubernetes v$v: the Go build of the real plugin failed ($reason; log: $log)"
+    return 1
+  fi
+  mv "$kd/pulumi-resource-kubernetes.part" "$kd/pulumi-resource-kubernetes"
+  rm -rf "$w"
+  local took=$(( SECONDS - started ))
+  if (( took < 120 )); then took="$took s (Go's build cache had its packages)"; else took="$(( (took + 30) / 60 )) min"; fi
+  step "provider kubernetes v$v: built the real plugin in $took ($(( $(stat -c %s "$kd/pulumi-resource-kubernetes") / 1000000 )) MB, cached in $kd)"
+}
+install_built_kubernetes() { # install_built_kubernetes VERSION HOME DIR: the built plugin, in place of any stand-in
+  local v="$1" home="$2" dir="$3" kd; kd=$(k8s_build_dir "$v")
+  mkdir -p "$home" && rm -rf "$dir"
+  PULUMI_HOME="$home" "$(pulumi_bin)/pulumi" plugin install resource kubernetes "$v" -f "$kd/pulumi-resource-kubernetes" >"$kd/install.log" 2>&1 \
+    || die "pulumi plugin install of the real kubernetes plugin built in $kd failed (see $kd/install.log)"
+  [[ -x "$dir/pulumi-resource-kubernetes" && ! -f "$dir/$STANDIN_MARK" ]] || die "the built kubernetes plugin is not in $dir after pulumi plugin install"
+}
+standin_why() { # standin_why NAME VERSION: why the real plugin is not used, for the stand-in's line
+  if [[ "$1" != kubernetes ]]; then echo "the real plugin could not be installed here"; return; fi
+  local kd; kd=$(k8s_build_dir "$2")
+  if ! command -v go >/dev/null; then echo "the real plugin could not be installed here, and there is no Go to build it"
+  elif [[ -s "$kd/build-failed" ]]; then echo "the real plugin could not be installed here, and its Go build failed: $(head -1 "$kd/build-failed"); rm -rf $kd to try again"
+  else echo "the real plugin could not be installed here"; fi
 }
 setup_provider() { # setup_provider NAME NPM_PACKAGE: as the plan says (provider/NAME)
   local name="$1" v; v=$(dep_version "$2")
   local home="$BLUEGREEN_CACHE/pulumi-home" dir="$BLUEGREEN_CACHE/pulumi-home/plugins/resource-$name-v$v"
   local user_dir="$HOME/.pulumi/plugins/resource-$name-v$v"
+  local source="$K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION"
   $CHECK_ONLY && return 0 # the plan said it
-  case "${PLAN[provider/$name]}" in
+  local way="${PLAN[provider/$name]:-none}"
+  case "$way" in
     real) step "provider $name v$v: the real plugin (installed)"; return ;;
     link-user)
       mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && ln -s "$user_dir" "$dir"
       step "provider $name v$v: the real plugin (found in ~/.pulumi/plugins)"; return ;;
-    standin) step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return ;;
-    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed)" ;;
-    install)
-      local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
-      mkdir -p "$home"
-      if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
-        step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
+    install-built)
+      install_built_kubernetes "$v" "$home" "$dir"
+      step "provider $name v$v: the real plugin, built here before from $source (cached in $(k8s_build_dir "$v"))"; return ;;
+    standin) step "provider $name v$v: the project's stand-in (installed; $(standin_why "$name" "$v"))"; return ;;
+    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed; $(standin_why "$name" "$v"))" ;;
+    install|install-or-build|build)
+      if [[ "$way" != build ]]; then
+        local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
+        mkdir -p "$home"
+        if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
+          rm -f "$dir/$STANDIN_MARK"
+          step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
+        fi
+        local failed; failed=$(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")
+        if [[ "$way" == install ]]; then
+          step "provider $name v$v: the real plugin cannot be installed here ($failed); using the project's stand-in"
+        else
+          step "provider $name v$v: pulumi plugin install failed ($failed); building the real plugin from $source"
+        fi
       fi
-      step "provider $name v$v: the real plugin cannot be installed here ($(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")); using the project's stand-in" ;;
-    *) die "no plan for provider $name (${PLAN[provider/$name]:-none})" ;;
+      if [[ "$way" != install ]]; then
+        if build_kubernetes_plugin "$v"; then
+          install_built_kubernetes "$v" "$home" "$dir"
+          step "provider $name v$v: the real plugin, built from $source (installed into $home)"; return
+        fi
+        if [[ -f "$dir/$STANDIN_MARK" && "$(cat "$dir/$STANDIN_MARK")" == "$(standin_hash "$name")" ]]; then
+          step "provider $name v$v: the project's stand-in (installed and current; $(standin_why "$name" "$v"))"; return
+        fi
+        step "provider $name v$v: using the project's stand-in ($(standin_why "$name" "$v"))"
+      fi ;;
+    *) die "no plan for provider $name ($way)" ;;
   esac
   local want; want=$(standin_hash "$name")
   local out; out=$(mktemp -d)

@@ -11,7 +11,11 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 /**
- * @typedef {{ name: string, version: string, real: "cache" | "user" | null, standin: "current" | "stale" | null }} ProviderProbe
+ * @typedef {{ module: string, version: string, cached: boolean, failed: string | null }} ProviderBuild
+ *   A provider plugin whose real source the Go module proxy serves (only kubernetes): the module
+ *   and version built, whether a build of them is in the set-up's cache, and why the last build
+ *   here failed (null if none failed).
+ * @typedef {{ name: string, version: string, real: "cache" | "user" | null, standin: "current" | "stale" | null, build?: ProviderBuild | null }} ProviderProbe
  * @typedef {{
  *   os: string,
  *   root: boolean,
@@ -63,14 +67,45 @@ function pulumiCli(p) {
     return { piece: "pulumi", way: "error", why: `no installed pulumi ≥ v${v} and no Go to build it: install the Pulumi CLI (v${v} or newer)`, error: true };
 }
 
-/** @param {ProviderProbe} pr @returns {Decision} */
-function provider(pr) {
+/** How long the Go build of a real provider plugin takes, said on its line (as the CLI's). */
+export const PROVIDER_BUILD_TIME = "10-20 min on 2 cores and about 170 MB, once";
+
+/**
+ * A provider plugin. The real one first: installed (the set-up's Pulumi home, or ~/.pulumi), else
+ * `pulumi plugin install`, else (only where its source can be built: `pr.build`) a Go build of
+ * it, cached; the project's stand-in only where none of those can be had.
+ * @param {ProviderProbe} pr @param {Probes} p @returns {Decision}
+ */
+function provider(pr, p) {
     const piece = `provider/${pr.name}`;
     if (pr.real === "cache") return { piece, way: "real", why: `the real plugin v${pr.version} is installed` };
     if (pr.real === "user") return { piece, way: "link-user", why: `the real plugin v${pr.version} is in ~/.pulumi/plugins` };
-    if (pr.standin === "current") return { piece, way: "standin", why: "the project's stand-in, installed and current (the real plugin could not be installed here)" };
-    if (pr.standin === "stale") return { piece, way: "rebuild-standin", why: "the project's stand-in, rebuilt: its sources changed" };
-    return { piece, way: "install", why: `pulumi plugin install resource ${pr.name} ${pr.version}; the project's stand-in if that fails` };
+    const b = pr.build ?? null;
+    const source = b ? `${b.module}@${b.version}` : "";
+    /** Why the stand-in, where the real source exists but cannot be built here. */
+    let noBuild = "";
+    if (b) {
+        if (b.cached) {
+            return { piece, way: "install-built", why: `the real plugin v${pr.version}, built here before from ${source} (cached), installed into the set-up's Pulumi home` };
+        }
+        // A build that failed here is not retried on every set-up, except in CI, where the Kubernetes
+        // tests must run on the real plugin wherever Go is: there it is always tried again.
+        if (p.tools.go && (p.ci || !b.failed)) {
+            const build = `built from Go sources, ${source} (${PROVIDER_BUILD_TIME})`;
+            if (pr.standin) {
+                // The stand-in is installed only after `pulumi plugin install` failed here: not asked again.
+                return { piece, way: "build", go: true, why: `the real plugin v${pr.version}, ${build}, replacing the project's stand-in (pulumi plugin install failed here before); the stand-in again if the build fails` };
+            }
+            return { piece, way: "install-or-build", why: `pulumi plugin install resource ${pr.name} ${pr.version}; if that fails the real plugin ${build}; the project's stand-in if that fails too` };
+        }
+        noBuild = p.tools.go
+            ? `the Go build of ${source} failed here before (${b.failed}); it is tried again in CI, or after \`rm -rf\` of its cache folder`
+            : `no Go to build the real plugin from ${source}`;
+    }
+    const also = noBuild ? `; ${noBuild}` : "";
+    if (pr.standin === "current") return { piece, way: "standin", why: `the project's stand-in, installed and current (the real plugin could not be installed here${also})` };
+    if (pr.standin === "stale") return { piece, way: "rebuild-standin", why: `the project's stand-in, rebuilt: its sources changed${also}` };
+    return { piece, way: "install", why: `pulumi plugin install resource ${pr.name} ${pr.version}; the project's stand-in if that fails${also}` };
 }
 
 /**
@@ -166,7 +201,7 @@ function testhostTools(p) {
 export function plan(p) {
     const d = dockerEngine(p);
     if (d.way in ROOT_NEEDS) d.root = ROOT_NEEDS[d.way];
-    const all = [d, testhostTools(p), pulumiCli(p), ...p.providers.map(provider), ...images(p), registry(p)];
+    const all = [d, testhostTools(p), pulumiCli(p), ...p.providers.map((pr) => provider(pr, p)), ...images(p), registry(p)];
     return all.map((x) => (x.root && !p.root && !x.error
         ? { ...x, way: "error", error: true, why: `${x.why}; this needs root (${x.root}) and the set-up is not running as root` }
         : x));

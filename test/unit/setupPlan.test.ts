@@ -44,11 +44,18 @@ function buildHost(): Probes {
         pulumi: { sdk: "3.259.0", installed: null, built: false },
         providers: [
             { name: "docker", version: "5.2.0", real: null, standin: null },
-            { name: "kubernetes", version: "4.34.2", real: null, standin: "stale" },
+            { name: "kubernetes", version: "4.34.2", real: null, standin: "stale", build: k8sBuild() },
         ],
         images: { ...p.images, pull: "failed", pullDetail: "dial tcp: lookup registry: no such host" },
     };
 }
+
+/** The kubernetes plugin's Go source, as setup.sh probes it: served, not built here yet. */
+function k8sBuild(over: Record<string, unknown> = {}) {
+    return { module: "github.com/pulumi/pulumi-kubernetes/provider/v4", version: "v4.0.0-20260115033456-f47bc2d6f199", cached: false, failed: null, ...over };
+}
+/** Probes with only the kubernetes provider, as given. */
+const k8s = (over: Record<string, unknown>) => ({ providers: [{ name: "kubernetes", version: "4.34.2", real: null, standin: null, build: k8sBuild(), ...over }] });
 
 /** Applies dotted-path overrides to a copy of probes. */
 function withProbes(base: Probes, overrides: Record<string, unknown>): Probes {
@@ -82,7 +89,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
         ["BLUEGREEN_IMAGES=online replaces present images by the official ones",
             laptop, { "images.present": { nginx: true, traefik: true, demo: true }, "flags.images": "online" }, { "images/nginx": "pull", "images/traefik": "pull", "images/demo": "dockerfile" }],
         ["a cold Debian build host as root without a registry builds everything offline",
-            buildHost, {}, { docker: "start-dockerd", pulumi: "build", "provider/docker": "install", "provider/kubernetes": "rebuild-standin", "images/nginx": "offline", "images/traefik": "offline", "images/demo": "offline", registry: "install" }],
+            buildHost, {}, { docker: "start-dockerd", pulumi: "build", "provider/docker": "install", "provider/kubernetes": "build", "images/nginx": "offline", "images/traefik": "offline", "images/demo": "offline", registry: "install" }],
         ["without dockerd installed, --install-docker installs docker.io",
             buildHost, { "tools.dockerd": false }, { docker: "install-dockerd" }],
         ["BLUEGREEN_IMAGES=offline builds offline even where a registry answers",
@@ -93,6 +100,30 @@ describe("the set-up's plan, a pure function of the probes", () => {
             buildHost, { "providers": [{ name: "docker", version: "5.2.0", real: null, standin: "current" }] }, { "provider/docker": "standin" }],
         ["the real plugin installed in the set-up's plugin folder wins",
             buildHost, { "providers": [{ name: "docker", version: "5.2.0", real: "cache", standin: null }] }, { "provider/docker": "real" }],
+        // The kubernetes plugin: installed real one, then pulumi plugin install, then the Go build, then the stand-in.
+        ["kubernetes: an installed real plugin wins over a build",
+            buildHost, k8s({ real: "cache" }), { "provider/kubernetes": "real" }],
+        ["kubernetes: a real plugin in ~/.pulumi wins over a build",
+            buildHost, k8s({ real: "user" }), { "provider/kubernetes": "link-user" }],
+        ["kubernetes: nothing installed, Go present: pulumi plugin install, then the Go build",
+            buildHost, k8s({}), { "provider/kubernetes": "install-or-build" }],
+        ["kubernetes: the stand-in installed (the download failed here), Go present: the Go build replaces it",
+            buildHost, k8s({ standin: "current" }), { "provider/kubernetes": "build" }],
+        ["kubernetes: a build cached here is installed, Go or not",
+            laptop, k8s({ standin: "current", build: k8sBuild({ cached: true }) }), { "provider/kubernetes": "install-built" }],
+        ["kubernetes: no Go, stand-in current: kept",
+            laptop, k8s({ standin: "current" }), { "provider/kubernetes": "standin" }],
+        ["kubernetes: no Go, nothing installed: pulumi plugin install, else the stand-in",
+            laptop, k8s({}), { "provider/kubernetes": "install" }],
+        ["kubernetes: the build failed here before, outside CI: the stand-in is kept, the build not retried",
+            buildHost, k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) }), { "provider/kubernetes": "standin" }],
+        ["kubernetes: the build failed here before, in CI with Go: the build is tried again",
+            buildHost, { ci: true, ...k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) }) }, { "provider/kubernetes": "build" }],
+        ["kubernetes: in CI with Go, a current stand-in is not kept",
+            buildHost, { ci: true, ...k8s({ standin: "current" }) }, { "provider/kubernetes": "build" }],
+        ["docker and command have no source to build: their stand-in is kept, Go or not",
+            buildHost, { ci: true, providers: [{ name: "docker", version: "5.2.0", real: null, standin: "current", build: null }, { name: "command", version: "1.2.1", real: null, standin: "current" }] },
+            { "provider/docker": "standin", "provider/command": "standin" }],
         ["an engine already mirroring to the local registry needs no root for it",
             buildHost, { "docker.mirror": true, "tools.dockerRegistry": true }, { registry: "start" }],
         ["the remote-engine test's tools, installed, are used",
@@ -164,6 +195,20 @@ describe("the set-up's plan, a pure function of the probes", () => {
         const p = withProbes(laptop(), { os: "linux", "images.pull": "failed", "images.cache": { rootfs: true, traefikBinary: true } });
         expect(ways(p)).toMatchObject({ "images/nginx": "offline", "images/traefik": "offline", "images/demo": "offline" });
         for (const d of plan(p) as Decision[]) expectNoRootNoGo(d);
+    });
+
+    it("the kubernetes plugin's lines say what is built, how long it takes, and why the stand-in", () => {
+        expect(line(byPiece(withProbes(buildHost(), k8s({ standin: "current" })), "provider/kubernetes"))).toBe(
+            "provider/kubernetes: build [needs Go] (the real plugin v4.34.2, built from Go sources, " +
+                "github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199 (10-20 min on 2 cores and about 170 MB, once), " +
+                "replacing the project's stand-in (pulumi plugin install failed here before); the stand-in again if the build fails)",
+        );
+        expect(byPiece(withProbes(laptop(), k8s({ standin: "current" })), "provider/kubernetes").why).toMatch(/no Go to build the real plugin from github\.com\/pulumi\/pulumi-kubernetes\/provider\/v4@/);
+        expect(byPiece(withProbes(buildHost(), k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) })), "provider/kubernetes").why)
+            .toMatch(/the Go build of .* failed here before \(go build failed: x\); it is tried again in CI/);
+        // Installing a cached build needs no Go; the download-then-build way needs Go only if the download fails.
+        expectNoRootNoGo(byPiece(withProbes(laptop(), k8s({ build: k8sBuild({ cached: true }) })), "provider/kubernetes"));
+        expectNoRootNoGo(byPiece(withProbes(buildHost(), k8s({})), "provider/kubernetes"));
     });
 
     it("is pure: the same probes give the same plan, and the probes are not changed", () => {
