@@ -92,11 +92,22 @@ async function colorsOf(target: string, n = 12): Promise<string[]> {
     return [...new Set(seen)].sort();
 }
 
+/**
+ * Who answered, asserted per phase (issue 25): before the action only `from`; on new connections
+ * sent after `up` returned only `to` (kept-alive connections stay with the pod they opened on: a
+ * Service balances connections, not requests); `never` answers at no time.
+ */
+interface Answers { from: string; to: string; never?: string }
+
 /** Runs `action` under load on `url` (real pods only) and returns the load's report. */
-async function underLoad(label: string, action: () => Promise<unknown>): Promise<{ report?: LoadReport; error?: Error }> {
+async function underLoad(label: string, action: () => Promise<unknown>, answers?: Answers): Promise<{ report?: LoadReport; error?: Error }> {
     const load = pods === "real" ? new LoadGenerator(url, 150) : undefined;
     load?.run();
+    if (load) await sleep(1000); // answers before the action starts
+    const started = load?.now() ?? 0;
     const error = await action().then(() => undefined, (e: Error) => e);
+    const ended = load?.now() ?? 0;
+    if (load) await sleep(1500); // and after it
     const report = await load?.stop();
     if (report) {
         figures[label] = { sent: report.sent, failed: report.failed, rawResets: report.resets.raw, colors: countColors(report) };
@@ -104,6 +115,17 @@ async function underLoad(label: string, action: () => Promise<unknown>): Promise
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(report.sent).toBeGreaterThan(100);
+        if (answers) {
+            const ok = report.samples.filter((x) => x.status === 200);
+            const colors = (xs: typeof ok) => [...new Set(xs.map((x) => x.color))].sort();
+            const before = ok.filter((x) => x.at < started);
+            expect(before.length, `${label}: answers before the action`).toBeGreaterThan(20);
+            expect(colors(before), `${label}: who answered before the action`).toEqual([answers.from]);
+            const after = ok.filter((x) => x.kind === "fresh" && x.at - x.ms > ended);
+            expect(after.length, `${label}: new connections after up returned`).toBeGreaterThan(20);
+            expect(colors(after), `${label}: who answered new connections after up returned`).toEqual([answers.to]);
+            if (answers.never) expect(ok.filter((x) => x.color === answers.never).length, `${label}: answers from ${answers.never}`).toBe(0);
+        }
     }
     return { report, error };
 }
@@ -214,7 +236,7 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         const { error } = await underLoad("switch", async () => {
             const r = await up();
             expect(r.summary.resourceChanges).toMatchObject({ update: 3 });
-        });
+        }, { from: "blue", to: "green" });
         expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["green", "green"]);
         expect(colorsBehind("preview")).toEqual(["blue", "blue"]);
@@ -228,7 +250,7 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
 
     it("revert under load: production routes only to blue again, no failed request", async () => {
         await set({ activeColor: "blue" });
-        const { error } = await underLoad("revert", up);
+        const { error } = await underLoad("revert", up, { from: "green", to: "blue" });
         expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
@@ -242,7 +264,7 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         await set(pods === "real" ? { "greenEnv.HEALTH_STATUS": "503" } : { greenResources: JSON.stringify({ requests: { cpu: "1000" } }) });
         await set({ activeColor: "green" });
         const started = Date.now();
-        const { error } = await underLoad("greenNotReady", up);
+        const { error } = await underLoad("greenNotReady", up, { from: "blue", to: "blue", never: "green" });
         figures.greenNotReadyUpMs = Date.now() - started;
         expect(String(error)).toMatch(new RegExp(`${prefix}-green`));
         expect(service("production").spec.selector.color).toBe("blue");
@@ -259,14 +281,14 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         await set({ idleReplicas: "0", activeColor: "green" });
         const pre = await stack.preview({ diff: true });
         expect(pre.stdout).toMatch(/replicas\s*: 2 => 0/);
-        const { error } = await underLoad("switchAndScaleDown", up);
+        const { error } = await underLoad("switchAndScaleDown", up, { from: "blue", to: "green" });
         expect(error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["green", "green"]);
         expect(deployment("blue").spec.replicas).toBe(0);
         expect(colorsBehind("preview")).toEqual([]);
         if (pods === "real") expect(await colorsOf(url)).toEqual(["green"]);
         await set({ idleReplicas: "full", activeColor: "blue" });
-        const back = await underLoad("scaleUpAndSwitchBack", up);
+        const back = await underLoad("scaleUpAndSwitchBack", up, { from: "green", to: "blue" });
         expect(back.error).toBeUndefined();
         expect(colorsBehind("production")).toEqual(["blue", "blue"]);
         expect(colorsBehind("preview")).toEqual(["green", "green"]);
