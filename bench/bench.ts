@@ -382,7 +382,8 @@ function machineFacts() {
 
 /** Which docker provider plugin the set-up installed: the real one, or the project's stand-in. */
 function dockerPlugin(): string {
-    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/docker"];
+    // The installed SDK's version (package.json holds a range): its plugin is the one the engine asks for.
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/docker/package.json"), "utf8")).version;
     const dir = path.join(process.env.PULUMI_HOME ?? "", "plugins", `resource-docker-v${version}`);
     return fs.existsSync(path.join(dir, ".bluegreen-standin")) ? `the project's stand-in v${version}` : `the real plugin v${version}`;
 }

@@ -23,8 +23,8 @@ if (platform !== "docker" && platform !== "kubernetes") {
 const kubernetes = platform === "kubernetes";
 const provider = kubernetes ? "kubernetes" : "docker";
 
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-const providerVersion = pkg.dependencies[`@pulumi/${provider}`];
+// The installed SDK's version (package.json holds a range): its plugin is the one the engine asks for.
+const providerVersion = JSON.parse(readFileSync(join(root, "node_modules", "@pulumi", provider, "package.json"), "utf8")).version;
 const pluginDir = join(process.env.PULUMI_HOME ?? "", "plugins", `resource-${provider}-v${providerVersion}`);
 if (!existsSync(join(pluginDir, `pulumi-resource-${provider}`))) {
     console.error(`npm start needs the ${provider} provider plugin v${providerVersion} in ${pluginDir}: run \`npm run setup\`.`);

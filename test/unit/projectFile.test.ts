@@ -36,3 +36,18 @@ describe("Pulumi.yaml", () => {
         expect(s.proxy.bindAddress).toBe("127.0.0.1");
     });
 });
+
+describe("package.json", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"));
+
+    it("each @pulumi range starts at the locked version: the set-up installs the plugins of that version (scripts/lib.sh dep_version)", () => {
+        for (const name of ["@pulumi/pulumi", "@pulumi/docker", "@pulumi/kubernetes", "@pulumi/command"]) {
+            expect(pkg.dependencies[name], name).toBe(`^${lock.packages[`node_modules/${name}`].version}`);
+        }
+    });
+
+    it("the package's plugin version is its own version (the switch and the gate ask the engine for it)", () => {
+        expect(pkg.pulumi).toEqual({ resource: true, name: "bluegreen", version: pkg.version });
+    });
+});
