@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RunError } from "@pulumi/pulumi/errors";
 import { Checker, ServiceArgsError } from "./serviceArgs";
+import type { Color } from "./settings";
 
 /** Runs `check`; a bad value's message reaches the person without a stack trace, as a RunError. */
 export function asRunError<T>(check: () => T): T {
@@ -14,6 +15,11 @@ export function asRunError<T>(check: () => T): T {
         if (e instanceof ServiceArgsError) throw new RunError(e.message);
         throw e;
     }
+}
+
+/** Of two per-color values, the active color's, as an Output (for an `activeColor` given as an Output too). */
+export function ofActiveColor<T>(activeColor: pulumi.Input<Color>, blue: pulumi.Input<T>, green: pulumi.Input<T>): pulumi.Output<T> {
+    return pulumi.all([activeColor, blue, green]).apply(([active, b, g]) => (active === "blue" ? b : g)) as pulumi.Output<T>;
 }
 
 /** The image, checked as an image reference when known. */

@@ -12,7 +12,7 @@
  * neither `nginx -t` nor a restarted proxy depends on every replica running. Replacing the
  * replicas of a color changes nothing in this file, so it causes no reload.
  */
-import type { Color } from "./settings";
+import { type Color, otherColor } from "./settings";
 
 export const LIVE_PORT = 80;
 export const PREVIEW_PORT = 81;
@@ -99,7 +99,7 @@ export function generationOf(input: NginxConfigInput): string {
 
 export function renderNginxConfig(input: NginxConfigInput): string {
     const active = input.activeColor;
-    const idle: Color = active === "blue" ? "green" : "blue";
+    const idle = otherColor(active);
     const generation = generationOf(input);
     const target = (c: Color) => `"${checkTarget(input.targets[c])}"`;
     const drain = input.drainSeconds ?? DEFAULT_DRAIN_SECONDS;

@@ -80,9 +80,12 @@ function imageOf(s: StepState | undefined, color: string | undefined): string | 
 /** The blue/green services a step belongs to: the names of the `BlueGreenService` components in its URN's parent chain. */
 const SERVICE_TYPES = /^bluegreen:(docker|kubernetes):BlueGreenService$/;
 
+/** What a service's switch (Docker) or readiness gate (Kubernetes) adds to the service's name. */
+const SWITCH_SUFFIX = /-proxy-switch$|-gate$/;
+
 /** The service of a switch step: its name without the switch's suffix. */
 function serviceOf(step: PreviewStep): string {
-    return nameOf(step.urn).replace(/-proxy-switch$|-gate$/, "");
+    return nameOf(step.urn).replace(SWITCH_SUFFIX, "");
 }
 
 /**
@@ -97,7 +100,7 @@ function servicesIn(steps: PreviewStep[]): number {
     for (const s of steps) {
         const chain = (s.urn.split("::")[2] ?? "").split("$");
         if (SERVICE_TYPES.test(chain[chain.length - 1])) names.add(nameOf(s.urn));
-        else if (chain.some((t) => SERVICE_TYPES.test(t)) && /-proxy-switch$|-gate$/.test(nameOf(s.urn))) names.add(serviceOf(s));
+        else if (chain.some((t) => SERVICE_TYPES.test(t)) && SWITCH_SUFFIX.test(nameOf(s.urn))) names.add(serviceOf(s));
     }
     return names.size;
 }

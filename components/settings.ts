@@ -359,6 +359,13 @@ export function parseConfig(raw: RawConfig): Settings {
     return parseSettings(raw, Object.keys(raw).filter((k) => !(k in CONFIG_KEYS)));
 }
 
+/** The address a person types to reach a Docker listener published on `bind`. */
+export function hostFor(bind: string): string {
+    if (bind === "0.0.0.0") return "127.0.0.1";
+    if (bind === "::") return "[::1]";
+    return bind.includes(":") ? `[${bind}]` : bind;
+}
+
 export function otherColor(c: Color): Color {
     return c === "blue" ? "green" : "blue";
 }

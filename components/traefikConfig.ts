@@ -7,7 +7,7 @@
  * automatic exposure of containers (seed 002's trap).
  */
 import { checkTarget, generationOf, type NginxConfigInput } from "./nginxConfig";
-import type { Color } from "./settings";
+import { type Color, otherColor } from "./settings";
 
 export const TRAEFIK_LIVE_PORT = 80;
 export const TRAEFIK_PREVIEW_PORT = 81;
@@ -39,7 +39,7 @@ const COLOR_TRANSPORT = "colors";
 /** The dynamic configuration as JSON, which is valid YAML for Traefik's file provider. */
 export function renderTraefikConfig(input: NginxConfigInput): string {
     const generation = generationOf(input);
-    const idle: Color = input.activeColor === "blue" ? "green" : "blue";
+    const idle = otherColor(input.activeColor);
     const service = (c: Color) => ({
         loadBalancer: {
             // The color's network alias: Traefik resolves it through Docker's DNS when it dials.

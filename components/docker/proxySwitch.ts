@@ -4,6 +4,7 @@ import { CONFIG_DIR, CONFIG_FILE, NginxConfigInput, STATUS_PATH, STATUS_PORT, ge
 import type { DockerServiceSpec } from "../serviceArgs";
 import type { Color, HealthSettings, ProxyKind } from "../settings";
 import { TRAEFIK_API_PORT, TRAEFIK_CONFIG_DIR, TRAEFIK_CONFIG_FILE, TRAEFIK_STATUS_PATH, renderTraefikConfig } from "../traefikConfig";
+import { ofActiveColor } from "../inputs";
 import { SmokeTestArgs, declareSmokeTest } from "./smokeTest";
 import { TrafficSwitch } from "./trafficSwitch";
 
@@ -88,8 +89,7 @@ export function declareSwitch(name: string, parent: pulumi.Resource, container: 
     const routing = pulumi.all([args.activeColor, args.colors.blue.target, args.colors.green.target])
         .apply(([activeColor, blue, green]): NginxConfigInput => ({ activeColor, targets: { blue, green }, drainSeconds: args.drainSeconds }));
     // The gate checks the color about to be live.
-    const gateUrls = pulumi.all([args.activeColor, args.colors.blue.healthUrls, args.colors.green.healthUrls])
-        .apply(([active, blue, green]) => (active === "blue" ? blue : green));
+    const gateUrls = ofActiveColor(args.activeColor, args.colors.blue.healthUrls, args.colors.green.healthUrls);
     return new TrafficSwitch(name, {
         kind: backend.kind,
         container: container.name,

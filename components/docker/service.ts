@@ -7,8 +7,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DeclarationGate } from "../declaration";
-import { COLORS, Color, otherColor } from "../settings";
-import { asRunError } from "../inputs";
+import { COLORS, Color, hostFor, otherColor } from "../settings";
+import { asRunError, ofActiveColor } from "../inputs";
 import { DockerServiceArgs, HostPortClaims, validateDockerServiceArgs } from "../serviceArgs";
 import { ColorEnvironment } from "./colorEnvironment";
 import { NginxProxy } from "./nginxProxy";
@@ -18,13 +18,6 @@ export type { DockerServiceArgs as BlueGreenServiceArgs } from "../serviceArgs";
 
 /** The component's type token. */
 export const DOCKER_SERVICE_TYPE = "bluegreen:docker:BlueGreenService";
-
-/** The address a person types to reach a listener bound to `bind`. */
-export function hostFor(bind: string): string {
-    if (bind === "0.0.0.0") return "127.0.0.1";
-    if (bind === "::") return "[::1]";
-    return bind.includes(":") ? `[${bind}]` : bind;
-}
 
 /** Host ports of every Docker service this program declares. */
 const claims = new HostPortClaims();
@@ -121,8 +114,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
             smokeTest: spec.smokeTest && {
                 settings: spec.smokeTest,
                 target: spec.activeColor,
-                targetContainers: pulumi.all([spec.activeColor, envs.blue.containerNames, envs.green.containerNames])
-                    .apply(([a, blue, green]) => (a === "blue" ? blue : green)),
+                targetContainers: ofActiveColor(spec.activeColor, envs.blue.containerNames, envs.green.containerNames),
                 previewUrl,
                 url,
                 // The color about to go live is in place first (both, when the color is an Output).

@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PLUGIN_VERSION } from "../version";
-import type { Color, ProxyKind } from "../settings";
+import { type Color, type ProxyKind, otherColor } from "../settings";
 
 export interface TrafficSwitchArgs {
     kind: ProxyKind;
@@ -44,7 +44,7 @@ export class TrafficSwitch extends pulumi.CustomResource {
     declare public readonly servedGeneration: pulumi.Output<string>;
 
     constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.CustomResourceOptions) {
-        const idle = pulumi.output(args.activeColor).apply((c) => (c === "blue" ? "green" : "blue"));
+        const idle = pulumi.output(args.activeColor).apply(otherColor);
         super(
             TRAFFIC_SWITCH_TYPE,
             name,

@@ -12,8 +12,8 @@ import * as path from "node:path";
 import { kubeconfigServerHost, serviceUrl } from "../serviceUrl";
 import { KubernetesServiceArgs, ServiceArgsError, validateKubernetesServiceArgs } from "../serviceArgs";
 import { DeclarationGate } from "../declaration";
-import { asRunError } from "../inputs";
-import { Color, otherColor } from "../settings";
+import { asRunError, ofActiveColor } from "../inputs";
+import { COLORS, Color, otherColor } from "../settings";
 import { KubeColorEnvironment } from "./colorEnvironment";
 import { DeploymentReadyGate } from "./deploymentReadyGate";
 
@@ -120,9 +120,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
         // The live color first: the gate waits for it, the Service follows, the idle color scales
         // last, after traffic has left it. With activeColor an Output, both come first.
         if (known) envs[known] = environment(known, {});
-        else for (const c of ["blue", "green"] as const) envs[c] = environment(c, {});
+        else for (const c of COLORS) envs[c] = environment(c, {});
         const pick = <T>(f: (e: KubeColorEnvironment) => pulumi.Output<T>) =>
-            known ? f(envs[known]) : pulumi.all([spec.activeColor, f(envs.blue), f(envs.green)]).apply(([a, b, g]) => (a === "blue" ? b : g));
+            known ? f(envs[known]) : ofActiveColor(spec.activeColor, f(envs.blue), f(envs.green));
         const gate = new DeploymentReadyGate(`${name}-gate`, {
             deployment: pick((e) => e.deploymentName),
             namespace,

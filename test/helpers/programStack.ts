@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import type { PreviewJson } from "../../components/previewSummary";
-import type { Color, ProxyKind } from "../../components/settings";
+import { type Color, type ProxyKind, hostFor } from "../../components/settings";
 import { LoadGenerator, LoadReport, Sample, flipWindow } from "./load";
 import { ROOT, pulumiEnv, workspaceOptions } from "./toolchain";
 
@@ -53,12 +53,6 @@ export async function freePort(): Promise<number> {
     }
 }
 
-/** The address a client uses for a listener bound to `bind` (as components/docker/service.ts reports it). */
-function clientHost(bind: string | undefined): string {
-    if (!bind || bind === "0.0.0.0") return "127.0.0.1";
-    if (bind === "::") return "[::1]";
-    return bind.includes(":") ? `[${bind}]` : bind;
-}
 
 /**
  * A throwaway stack of the program itself (`index.ts` in the project root), run through the
@@ -118,7 +112,7 @@ export class ProgramStack {
     async set(config: Record<string, string>): Promise<void> {
         await this.stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [`bluegreen:${k}`, { value }])));
         const all = await this.stack.getAllConfig();
-        const host = clientHost(all["bluegreen:bindAddress"]?.value);
+        const host = hostFor(all["bluegreen:bindAddress"]?.value || "127.0.0.1") // the default bindAddress;
         this.url = `http://${host}:${all["bluegreen:proxyPort"].value}`;
         this.previewUrl = `http://${host}:${all["bluegreen:previewPort"].value}`;
     }
