@@ -46,10 +46,39 @@ const bundle = (outfile, sourcemap) => build({
     external: ["cpu-features", "*.node"],
     define: { [`BLUEGREEN_${name.toUpperCase()}_VERSION`]: JSON.stringify(version) },
 });
+// The project's own plugin has a second bundle: the service components it constructs
+// (providers/bluegreen/construct.ts), with the Pulumi SDK and the docker and kubernetes SDKs in it,
+// loaded by the plugin on the first Construct only. components/version.ts reads package.json beside
+// the compiled package; in the plugin the version is the bundle's own.
+const componentsBundle = (outfile) => build({
+    entryPoints: [join(here, name, "construct.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: false,
+    logLevel: "error",
+    external: ["cpu-features", "*.node"],
+    plugins: [{
+        name: "plugin-version",
+        setup(b) {
+            b.onLoad({ filter: /components[\\/]version\.ts$/ }, () => ({
+                contents: `export const PLUGIN_VERSION: string = ${JSON.stringify(version)};`, loader: "ts",
+            }));
+        },
+    }],
+});
+const withComponents = name === "bluegreen";
 if (bundleOnly) {
     // No source map: Node.js would parse it at every start, and this plugin's errors are messages.
     const out = resolve(outDir, `pulumi-resource-${name}.js`);
     const tmp = `${out}.${process.pid}.tmp`;
+    if (withComponents) {
+        const comps = resolve(outDir, `pulumi-resource-${name}-components.js`);
+        await componentsBundle(`${comps}.${process.pid}.tmp`);
+        renameSync(`${comps}.${process.pid}.tmp`, comps);
+    }
     await bundle(tmp, false);
     renameSync(tmp, out);
     process.exit(0);
@@ -58,9 +87,10 @@ if (forPackage) {
     const out = resolve(outDir);
     mkdirSync(out, { recursive: true });
     await bundle(join(out, `pulumi-resource-${name}.js`), false);
+    if (withComponents) await componentsBundle(join(out, `pulumi-resource-${name}-components.js`));
     const launcher = join(out, `pulumi-resource-${name}`);
     writeFileSync(launcher, `#!/bin/sh
-# The ${name} provider plugin v${version}: the switch and the readiness gate of the bluegreen package.
+# The ${name} provider plugin v${version}: the service components, the switch and the readiness gate of the bluegreen package.
 exec node "$(dirname "$0")/pulumi-resource-${name}.js" "$@"
 `);
     chmodSync(launcher, 0o755);
