@@ -9,12 +9,13 @@
 // package.json, atomically (plugins may start side by side):
 //
 //   node providers/build.mjs --bundle bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen.js
+//   node providers/build.mjs --components bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen-components.js
 //
 // The npm package ships it prebuilt (`npm pack` runs this through `npm run build`): a folder that
 // a consumer installs once with `pulumi plugin install resource bluegreen VERSION -f FOLDER`, whose
 // launcher runs the bundle with the `node` on PATH, so nothing is built on their machine:
 //
-//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js}
+//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js,-components.js}
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -24,12 +25,13 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bundleOnly = process.argv[2] === "--bundle";
+const componentsOnly = process.argv[2] === "--components";
 const forPackage = process.argv[2] === "--package";
-const [name, version, outDir] = bundleOnly || forPackage
+const [name, version, outDir] = bundleOnly || componentsOnly || forPackage
     ? [process.argv[3], JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version, process.argv[4]]
     : process.argv.slice(2);
 if (!name || !version || !outDir) {
-    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
+    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle|--components NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
     process.exit(2);
 }
 const bundle = (outfile, sourcemap) => build({
@@ -70,16 +72,13 @@ const componentsBundle = (outfile) => build({
     }],
 });
 const withComponents = name === "bluegreen";
-if (bundleOnly) {
+if (bundleOnly || componentsOnly) {
     // No source map: Node.js would parse it at every start, and this plugin's errors are messages.
-    const out = resolve(outDir, `pulumi-resource-${name}.js`);
+    // The components' bundle (about 7 s to build) is built by the plugin on its first Construct
+    // after a change (main.ts), not by the launcher: the switch's path never waits for it.
+    const out = resolve(outDir, componentsOnly ? `pulumi-resource-${name}-components.js` : `pulumi-resource-${name}.js`);
     const tmp = `${out}.${process.pid}.tmp`;
-    if (withComponents) {
-        const comps = resolve(outDir, `pulumi-resource-${name}-components.js`);
-        await componentsBundle(`${comps}.${process.pid}.tmp`);
-        renameSync(`${comps}.${process.pid}.tmp`, comps);
-    }
-    await bundle(tmp, false);
+    await (componentsOnly ? componentsBundle(tmp) : bundle(tmp, false));
     renameSync(tmp, out);
     process.exit(0);
 }
