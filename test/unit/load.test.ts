@@ -62,13 +62,24 @@ describe("LoadGenerator against a server that resets every reused connection", (
         expect(report.resetTimes.raw.every((t) => t >= 0 && t <= report.durationMs)).toBe(true);
     });
 
-    it("per switch: every reset falls in its span, and the README's limit is breached", () => {
+    it("per switch: every reset falls in its span, and the README's figures are breached", () => {
         const all = resetsPerSwitch(report, [{ start: 0, end: report.durationMs + 1 }]);
         expect(all).toEqual({ perSwitch: [report.resets.raw], outside: [], otherFailures: [] });
         const none = resetsPerSwitch(report, []);
         expect(none.outside).toHaveLength(report.resets.raw);
-        const breaches = resetClaimBreaches(report, [{ start: 0, end: report.durationMs + 1 }], RESETS_PER_SWITCH.nginx);
-        expect(breaches).toEqual([`switch 1 of 1: ${report.resets.raw} resets of the raw client, more than 1`]);
+        // One span: too few switches for a mean; Traefik's none is broken.
+        expect(resetClaimBreaches(report, [{ start: 0, end: report.durationMs + 1 }], RESETS_PER_SWITCH.nginx)).toEqual([]);
+        expect(resetClaimBreaches(report, [{ start: 0, end: report.durationMs + 1 }], RESETS_PER_SWITCH.traefik)).toEqual([
+            `switch 1 of 1: ${report.resets.raw} resets of the raw client, none allowed`,
+        ]);
+        // Ten equal spans: more than one reset per switch on average.
+        const step = (report.durationMs + 1) / 10;
+        const ten = Array.from({ length: 10 }, (_, i) => ({ start: i * step, end: (i + 1) * step }));
+        const perSwitch = resetsPerSwitch(report, ten).perSwitch;
+        expect(perSwitch.reduce((a, b) => a + b, 0)).toBe(report.resets.raw);
+        expect(resetClaimBreaches(report, ten, RESETS_PER_SWITCH.nginx)).toEqual([
+            `${report.resets.raw} resets of the raw client in 10 switches (${JSON.stringify(perSwitch)}), more than 1 per switch on average`,
+        ]);
     });
 });
 
@@ -118,7 +129,10 @@ describe("switchSpans and resetsPerSwitch, on a made-up timeline", () => {
             "a reset of the raw client at 2900 ms, outside every switch",
             `a failed raw request that was no reset of a reused connection: ${JSON.stringify(report.samples[0])}`,
         ]);
-        expect(resetClaimBreaches(report, [{ start: 0, end: 6000 }], 4)).toHaveLength(1); // the refused one
-        expect(resetClaimBreaches(report, [{ start: 0, end: 6000 }], 3)[0]).toBe("switch 1 of 1: 4 resets of the raw client, more than 3");
+        expect(resetClaimBreaches(report, [{ start: 0, end: 6000 }], 1)).toHaveLength(1); // the refused one
+        expect(resetClaimBreaches(report, [{ start: 0, end: 6000 }], 0)[0]).toBe("switch 1 of 1: 4 resets of the raw client, none allowed");
+        const tenths = Array.from({ length: 10 }, (_, i) => ({ start: i * 600, end: (i + 1) * 600 }));
+        expect(resetClaimBreaches(report, tenths, 0.4).filter((b) => b.includes("on average"))).toEqual([]); // 4 in 10: the mean holds
+        expect(resetClaimBreaches(report, tenths, 0.3)[0]).toBe("4 resets of the raw client in 10 switches ([1,0,1,1,1,0,0,0,0,0]), more than 0.3 per switch on average");
     });
 });
