@@ -21,7 +21,8 @@ const figures: Record<string, unknown> = {};
 /**
  * The README's figures for Traefik replaced at the same ports under about 235 requests/s ("Daily
  * workflow"). Traefik exits about 0.55 s after SIGTERM, or only when its 10 s grace period ends
- * (it then waits for connections that have sent nothing); the new container refuses nothing from
+ * (it then waits for connections that have sent nothing, and a request can hang until then); the
+ * new container refuses nothing from
  * 1.5 s after the old one exited at most; 205–224 requests are refused when it exits promptly;
  * 404s for at most 1.0 s after the new container started, until its file provider has loaded the
  * routes. The time Traefik took to exit is measured (the engine's kill and die events), and
@@ -396,10 +397,13 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
         // stretch no longer than that exit and what follows it; as many refused as the README
         // says when Traefik exited promptly; the 404s no later after the new container started.
         const t = TRAEFIK_REPLACEMENT;
-        const errorCodes = new Set(refused.map((s) => (s.error ?? "").split(" ")[0]));
-        expect([...errorCodes].filter((e) => e !== "ECONNREFUSED" && e !== "ECONNRESET"), "failures other than refused or reset").toEqual([]);
         expect(replacement.oldProxyExitMs, "the old proxy's kill and die events").toBeDefined();
         const exitMs = replacement.oldProxyExitMs!;
+        // While Traefik waits out its grace period, a request can hang until it is gone: the
+        // client's 10 s timeout. Otherwise connections are refused or reset, nothing else.
+        const allowedErrors = exitMs > t.exitMs * t.margin ? ["ECONNREFUSED", "ECONNRESET", "timeout"] : ["ECONNREFUSED", "ECONNRESET"];
+        const errorKinds = new Set(refused.map((s) => (s.error ?? "").trim().split(" ")[0]));
+        expect([...errorKinds].filter((e) => !allowedErrors.includes(e)), `failures other than ${allowedErrors.join(", ")}`).toEqual([]);
         expect(exitMs, "ms from SIGTERM to the old Traefik's exit").toBeLessThanOrEqual(t.graceMs + 1000);
         expect(replacement.refusedWithinMs, `ms from the first refused request to the last (Traefik took ${exitMs} ms to exit)`)
             .toBeLessThanOrEqual(Math.max(exitMs, t.exitMs) + t.refusedAfterExitMs * t.margin);
