@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PreviewJson, summarizePreview } from "../../components/previewSummary";
-import { LoadGenerator, failuresOf, getJson } from "../helpers/load";
+import { LoadGenerator, LoadReport, RESETS_PER_SWITCH, Span, failuresOf, getJson, resetClaimBreaches, switchSpans } from "../helpers/load";
 import { ProgramStack, changes, dockerCli, expectCleanTeardown } from "../helpers/programStack";
 import { ROOT, runId, workspaceOptions } from "../helpers/toolchain";
 
@@ -23,12 +23,20 @@ function previewJson(): PreviewJson {
     return p.previewJson();
 }
 
-/** Every answer on `url` under the load came from `color`, none failed. */
-function expectOnly(report: Awaited<ReturnType<LoadGenerator["stop"]>>, color: string): void {
+/**
+ * Every answer on `url` under the load came from `color`, none failed, and the client that never
+ * retries was reset only during `reloads` (the README: a reload can reset the keep-alive
+ * connections idle at that instant) and failed nothing else: with none given, nginx is not
+ * reloaded and no connection may be reset at all.
+ */
+function expectOnly(report: LoadReport, color: string, reloads: Span[] = []): void {
     expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
     expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+    expect(resetClaimBreaches(report, reloads, RESETS_PER_SWITCH.nginx)).toEqual([]);
     expect(report.samples.filter((s) => s.status !== 0 && s.color !== color).slice(0, 3)).toEqual([]);
 }
+
+const other = (c: "blue" | "green") => (c === "blue" ? "green" : "blue");
 
 beforeAll(async () => {
     await p.create();
@@ -92,6 +100,9 @@ describe("the program on a real Docker engine", () => {
         expect(report.sent / (report.durationMs / 1000)).toBeGreaterThanOrEqual(200);
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        // The client that never retries: resets only during the switch, and no other failure (its
+        // mean per switch is held over the 10 flips below).
+        expect(resetClaimBreaches(report, [{ start: upStart, end: upEnd + 1500 }], RESETS_PER_SWITCH.nginx)).toEqual([]);
         expect(after.length).toBeGreaterThan(100);
         expect(after.filter((s) => s.kind !== "raw" || s.status !== 0).every((s) => s.color === "green")).toBe(true);
         expect((await getJson(p.previewUrl)).json.color).toBe("blue");
@@ -108,8 +119,47 @@ describe("the program on a real Docker engine", () => {
         };
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(resetClaimBreaches(report, [{ start: upStart, end: upEnd + 1500 }], RESETS_PER_SWITCH.nginx)).toEqual([]);
         expect(after.every((s) => s.status === 0 || s.color === "blue")).toBe(true);
         expect((await getJson(p.previewUrl)).json.color).toBe("green");
+    });
+
+    it("10 flips under load from all three clients: 0 failed requests of the others; the one that never retries sees fewer than one reset per switch on average, none between", async () => {
+        const containers = p.containers();
+        const load = new LoadGenerator(p.url, 240);
+        load.run();
+        await new Promise((r) => setTimeout(r, 1000));
+        let color: "blue" | "green" = "blue";
+        const ups: { start: number; end: number }[] = [];
+        for (let i = 0; i < 10; i++) {
+            color = other(color);
+            await p.setColor(color);
+            const start = load.now();
+            const up = await p.up();
+            ups.push({ start, end: load.now() });
+            expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const report = await load.stop();
+        const spans = switchSpans(ups);
+        const perSwitch = spans.map((s) => report.resetTimes.raw.filter((t) => t >= s.start && t < s.end).length);
+        figures.tenFlips = {
+            sent: report.sent, rps: Math.round(report.sent / (report.durationMs / 1000)), failed: report.failed,
+            rawResetsPerSwitch: perSwitch, retriedKeepAliveResets: report.resets.keepalive, upWallMs: ups.map((u) => u.end - u.start),
+        };
+        expect(resetClaimBreaches(report, spans, RESETS_PER_SWITCH.nginx)).toEqual([]);
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(report.sent / (report.durationMs / 1000)).toBeGreaterThanOrEqual(120);
+        // Both colors answered, and after each `up` returned, only its color on new connections.
+        for (const [i, u] of ups.entries()) {
+            const want = i % 2 === 0 ? "green" : "blue";
+            const fresh = report.samples.filter((s) => s.kind === "fresh" && s.at - s.ms > u.end && s.at < spans[i].end);
+            expect(fresh.filter((s) => s.color !== want).slice(0, 3), `flip ${i + 1} to ${want}`).toEqual([]);
+        }
+        expect(color).toBe("blue");
+        expect((await getJson(p.url)).json.color).toBe("blue");
+        expect(p.containers()).toEqual(containers);
     });
 
     it("a switch made after a refresh updates only the switch", async () => {
@@ -158,9 +208,10 @@ describe("the program on a real Docker engine", () => {
             `create pulumi:providers:bluegreen::${p.prefix}-bluegreen`,
             ...(provider === "default" ? [] : [`delete pulumi:providers:pulumi-nodejs::${p.prefix}-dynamic`]),
         ].sort());
-        const { result, report } = await p.upUnderLoad("blue", "blue");
+        const { result, report, upStart, upEnd } = await p.upUnderLoad("blue", "blue");
         expect(result.summary.result).toBe("succeeded");
-        expectOnly(report, "blue");
+        expectOnly(report, "blue", [{ start: upStart, end: upEnd + 1500 }]); // one reload at most
+        figures[`dynamicSwitch ${provider}`] = { sent: report.sent, failed: report.failed, rawKeepAliveResets: report.resets.raw };
         const after = JSON.parse(p.cli(["stack", "export"])).deployment.resources as Res[];
         const afterSwitch = after.find((r) => r.type === TYPE)!;
         expect(afterSwitch.id).toBe(sw.id);

@@ -18,6 +18,18 @@ import { runId } from "../helpers/toolchain";
 
 const p = new ProgramStack(runId("bgtraefik"));
 const figures: Record<string, unknown> = {};
+/**
+ * The README's figures for Traefik replaced at the same ports under about 235 requests/s ("Daily
+ * workflow"). Traefik exits about 0.55 s after SIGTERM, or only when its 10 s grace period ends
+ * (it then waits for connections that have sent nothing, and a request can hang until then); the
+ * new container refuses nothing from
+ * 1.5 s after the old one exited at most; 205–224 requests are refused when it exits promptly;
+ * 404s for at most 1.0 s after the new container started, until its file provider has loaded the
+ * routes. The time Traefik took to exit is measured (the engine's kill and die events), and
+ * bounded by the grace period (Docker's stop timeout, `destroyGraceSeconds`, is the same 10 s).
+ * The test allows twice the other figures (`margin`), for a busy build host; the README says so.
+ */
+const TRAEFIK_REPLACEMENT = { exitMs: 550, graceMs: 10_000, refusedAfterExitMs: 1500, refused: 224, unroutedMsAfterStart: 1000, margin: 2 };
 /** The proxy image under another tag, so that `proxyImage` changes and the proxy is replaced. */
 const RETAGGED_PROXY = `${DEFAULT_PROXY_IMAGES.traefik}-e2e-${p.id}`;
 
@@ -354,6 +366,8 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
             return [{ what, at: Number(BigInt(m[1]) / 1_000_000n) - epoch }];
         });
         const applyAt = engineSteps.find((e) => e.what === "exec apply")?.at;
+        const killedAt = engineSteps.find((e) => e.what === "kill")?.at;
+        const diedAt = engineSteps.find((e) => e.what === "die")?.at;
         const replacement = {
             sent: report.sent,
             upWallMs: upEnd - upStart,
@@ -369,16 +383,32 @@ describe("the program with proxyKind traefik on a real Docker engine", () => {
             engineStepsAfterUpStart: engineSteps.map((e) => `${e.what} +${e.at - upStart}ms`),
             lastUnroutedMsBeforeSwitchApply: unrouted.length && applyAt !== undefined ? applyAt - Math.max(...unrouted.map((s) => s.at)) : undefined,
             lastNon200MsBeforeUpEnd: [...refused, ...unrouted].length ? upEnd - Math.max(...[...refused, ...unrouted].map((s) => s.at)) : undefined,
+            oldProxyExitMs: killedAt !== undefined && diedAt !== undefined ? diedAt - killedAt : undefined,
         };
         figures.proxyReplacement = replacement;
         console.log("proxy replacement (traefik, by the program):", JSON.stringify(replacement));
         // Traefik listens before its file provider has loaded the routes: it answers 404 until
         // then (README, "Daily workflow"). Never another error, only from the new container, and
         // never once `up` has returned (the switch waits until Traefik serves its routes).
-        // "Never for long": 0.1 to 1.0 s after start measured on a busy 2-CPU host, hence 2 s.
         expect(replacement.unroutedStatuses.filter((s) => s !== 404)).toEqual([]);
         expect(unrouted.filter((s) => s.at < startedAt || s.at > upEnd).slice(0, 3)).toEqual([]);
-        expect(replacement.lastUnroutedMsAfterStart ?? 0).toBeLessThan(2000);
+        // The outage, held to the README's figures with the stated margin (TRAEFIK_REPLACEMENT):
+        // refused or reset connections only; Traefik's exit within its grace period; the refused
+        // stretch no longer than that exit and what follows it; as many refused as the README
+        // says when Traefik exited promptly; the 404s no later after the new container started.
+        const t = TRAEFIK_REPLACEMENT;
+        expect(replacement.oldProxyExitMs, "the old proxy's kill and die events").toBeDefined();
+        const exitMs = replacement.oldProxyExitMs!;
+        // While Traefik waits out its grace period, a request can hang until it is gone: the
+        // client's 10 s timeout. Otherwise connections are refused or reset, nothing else.
+        const allowedErrors = exitMs > t.exitMs * t.margin ? ["ECONNREFUSED", "ECONNRESET", "timeout"] : ["ECONNREFUSED", "ECONNRESET"];
+        const errorKinds = new Set(refused.map((s) => (s.error ?? "").trim().split(" ")[0]));
+        expect([...errorKinds].filter((e) => !allowedErrors.includes(e)), `failures other than ${allowedErrors.join(", ")}`).toEqual([]);
+        expect(exitMs, "ms from SIGTERM to the old Traefik's exit").toBeLessThanOrEqual(t.graceMs + 1000);
+        expect(replacement.refusedWithinMs, `ms from the first refused request to the last (Traefik took ${exitMs} ms to exit)`)
+            .toBeLessThanOrEqual(Math.max(exitMs, t.exitMs) + t.refusedAfterExitMs * t.margin);
+        if (exitMs <= t.exitMs * t.margin) expect(replacement.refused, "refused requests").toBeLessThanOrEqual(t.refused * t.margin);
+        expect(replacement.lastUnroutedMsAfterStart ?? 0, "ms of 404s after the new Traefik started").toBeLessThanOrEqual(t.unroutedMsAfterStart * t.margin);
         expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 });
