@@ -8,7 +8,9 @@
  *   generator refuses a default that the JSDoc does not state;
  * - it is secret when its JSDoc carries `@secret`;
  * - a union of string literals is an enum type, `number` is an integer (every numeric arg is one),
- *   `Record<string, T>` a map, `Input<T>` is T (every schema input takes an Output).
+ *   `Record<string, T>` a map, `T[]` an array, `Input<T>` is T (every schema input takes an Output);
+ * - a type of `@pulumi/kubernetes` (pod fields passed through to the Deployment) is `Any`, its
+ *   description naming the Kubernetes type.
  *
  *   npm run schema            writes providers/bluegreen/schema.json (checked in)
  *
@@ -105,6 +107,9 @@ export function generateSchema(version: string): Spec {
         }
         const [m] = members;
         if (!m) throw new Error(`${at}: no type`);
+        const k8s = kubernetesType(m);
+        if (k8s) return { $ref: "pulumi.json#/Any", k8s };
+        if (checker.isArrayType(m)) return { type: "array", items: typeSpec(checker.getTypeArguments(m as ts.TypeReference)[0], `${at}[]`, module, propName) };
         if (m.flags & ts.TypeFlags.String) return { type: "string" };
         if (m.flags & ts.TypeFlags.Number) return { type: "integer" };
         if (m.flags & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) return { type: "boolean" };
@@ -116,6 +121,18 @@ export function generateSchema(version: string): Spec {
             return { $ref: `#/types/${objectType(m, at, module, propName)}` };
         }
         throw new Error(`${at}: a type the schema cannot express (${checker.typeToString(m)})`);
+    };
+
+    /**
+     * A type of `@pulumi/kubernetes` (`k8s.types.input.core.v1.Probe`, ...): passed through to the
+     * Kubernetes objects the component declares, so it is `Any` in this schema (the SDKs stay free
+     * of the kubernetes SDK; the component and the API server check it), and its description names it.
+     */
+    const kubernetesType = (t: ts.Type): string | undefined => {
+        const decl = (t.aliasSymbol ?? t.getSymbol())?.declarations?.[0];
+        const file = decl?.getSourceFile().fileName ?? "";
+        if (!/node_modules\/@pulumi\/kubernetes\//.test(file)) return undefined;
+        return checker.getFullyQualifiedName((t.aliasSymbol ?? t.getSymbol())!).replace(/^.*?\binput\./, "").replace(/^"[^"]*"\./, "");
     };
 
     /** The alias a property's declaration names (`kind?: ProxyKind`, `activeColor: Input<Color>`). */
@@ -143,6 +160,12 @@ export function generateSchema(version: string): Spec {
             if (!description) {
                 const target = unwrap(checker.getNonNullableType(pt))[0]?.getSymbol();
                 if (target && target.name !== "__type") description = doc(target);
+            }
+            if (spec.k8s || spec.items?.k8s) {
+                const k8s = spec.k8s ?? spec.items.k8s;
+                delete spec.k8s;
+                if (spec.items) delete spec.items.k8s;
+                description = `${description ? `${description} ` : ""}A Kubernetes \`${k8s}\`${spec.items ? " list" : ""}, as the Kubernetes API takes it.`;
             }
             if (description) spec.description = description;
             const dflt = SCHEMA_DEFAULTS[pAt.replace(/^colors\.(blue|green)\./, "colors.*.")];
