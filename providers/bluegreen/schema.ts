@@ -56,13 +56,22 @@ const INLINE_NAMES: Record<string, string> = {
 };
 
 /** The components: type token → the args interface and the class, in their source files. */
-const COMPONENTS = [
+const COMPONENTS: Component[] = [
     { token: "bluegreen:docker:BlueGreenService", args: "DockerServiceArgs", file: "components/docker/service.ts" },
     { token: "bluegreen:kubernetes:BlueGreenService", args: "KubernetesServiceArgs", file: "components/kubernetes/service.ts" },
 ];
 
-export function generateSchema(version: string): Spec {
-    const argsFile = path.join(ROOT, "components/serviceArgs.ts");
+/** A component: its type token, its args interface (in `argsFile`) and the file of its `BlueGreenService` class. */
+export interface Component {
+    token: string;
+    args: string;
+    file: string;
+}
+
+/** The schema of the components; `sources` (paths from the repository root) is for the generator's own tests. */
+export function generateSchema(version: string, sources: { argsFile: string; components: Component[] } = { argsFile: "components/serviceArgs.ts", components: COMPONENTS }): Spec {
+    const COMPONENTS = sources.components;
+    const argsFile = path.join(ROOT, sources.argsFile);
     const program = ts.createProgram([argsFile, ...COMPONENTS.map((c) => path.join(ROOT, c.file))], {
         strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, skipLibCheck: true, types: ["node"],
     });
@@ -200,7 +209,7 @@ export function generateSchema(version: string): Spec {
     const resources: Record<string, Spec> = {};
     for (const c of COMPONENTS) {
         const module = c.token.split(":")[1];
-        const args = checker.getDeclaredTypeOfSymbol(declared("components/serviceArgs.ts", c.args));
+        const args = checker.getDeclaredTypeOfSymbol(declared(sources.argsFile, c.args));
         const inputs = propertiesOf(args, "", module);
         const cls = declared(c.file, "BlueGreenService");
         const instance = checker.getDeclaredTypeOfSymbol(cls);

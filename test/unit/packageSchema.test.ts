@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS, validateDockerServiceArgs } from "../../components/serviceArgs";
 import { COMPONENTS } from "../../providers/bluegreen/construct";
 import { impl } from "../../providers/bluegreen/provider";
-import { SCHEMA_FILE, packageVersion, schemaText } from "../../providers/bluegreen/schema";
+import { SCHEMA_FILE, generateSchema, packageVersion, schemaText } from "../../providers/bluegreen/schema";
 
 const schema = JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"));
 const docker = schema.resources["bluegreen:docker:BlueGreenService"];
@@ -75,5 +75,17 @@ describe("the package schema", () => {
     it("the outputs are the component classes' public Output properties", () => {
         expect(Object.keys(docker.properties)).toEqual(["url", "previewUrl", "activeColor", "idleColor", "blueImage", "greenImage", "proxyContainerName", "networkName"]);
         expect(Object.keys(kubernetes.properties)).toEqual(["url", "previewUrl", "activeColor", "idleColor", "blueImage", "greenImage", "serviceName", "previewServiceName"]);
+    });
+
+    it("types an array as an array, and a Kubernetes type passed through as Any naming it (test/fixtures/schemaArgs.ts)", () => {
+        const fixture = generateSchema("0.0.0", { argsFile: "test/fixtures/schemaArgs.ts", components: [{ token: "bluegreen:fixture:BlueGreenService", args: "FixtureArgs", file: "test/fixtures/schemaArgs.ts" }] });
+        const pod = fixture.types["bluegreen:fixture:FixturePodSettings"].properties;
+        expect(pod).toEqual({
+            readinessProbe: { $ref: "pulumi.json#/Any", description: "The probe. A Kubernetes `core.v1.Probe`, as the Kubernetes API takes it." },
+            envFrom: { type: "array", items: { $ref: "pulumi.json#/Any" }, description: "Env from Secrets or ConfigMaps. A Kubernetes `core.v1.EnvFromSource` list, as the Kubernetes API takes it." },
+            args: { type: "array", items: { type: "string" }, description: "Extra arguments of the app." },
+            minAvailable: { oneOf: [{ type: "string" }, { type: "integer" }], description: "A count or a percentage." },
+        });
+        expect(JSON.stringify(fixture)).not.toContain("kubernetes:core");
     });
 });
