@@ -27,7 +27,7 @@ export const SCHEMA_FILE = path.join(__dirname, "schema.json");
 type Spec = Record<string, any>;
 
 /** Schema defaults, by arg path (`*` for either color), from the validation's DEFAULTS. */
-const SCHEMA_DEFAULTS: Record<string, string | number> = {
+const SCHEMA_DEFAULTS: Record<string, string | number | boolean> = {
     "colors.*.replicas": DEFAULTS.replicas,
     "colors.*.port": DEFAULTS.port,
     "colors.*.healthPath": DEFAULTS.healthPath,
@@ -44,6 +44,8 @@ const SCHEMA_DEFAULTS: Record<string, string | number> = {
     "service.type": DEFAULTS.serviceType,
     "service.port": DEFAULTS.proxyPort,
     "service.previewPort": DEFAULTS.previewPort,
+    "service.previewType": DEFAULTS.serviceType,
+    "autoscaled": false,
 };
 
 /** Names of the object types the args declare inline, by property name. */
@@ -183,6 +185,11 @@ export function generateSchema(version: string, sources: { argsFile: string; com
                     throw new Error(`${pAt}: its JSDoc must state its default, ${dflt} (the validation fills it in)`);
                 }
                 spec.default = dflt;
+            } else if (!spec.oneOf) {
+                // (The code generators take no default on a union, e.g. idleReplicas' `full` or 0–20.)
+                // A literal default the JSDoc states (`Default 30.`, ``Default `nginx` ``) must be in SCHEMA_DEFAULTS.
+                const stated = /Default (`[^`{[]+`|-?\d+\b|true\b|false\b)/.exec(description);
+                if (stated) throw new Error(`${pAt}: its JSDoc states a default, ${stated[1]}: add "${pAt.replace(/^colors\.(blue|green)\./, "colors.*.")}" to SCHEMA_DEFAULTS (providers/bluegreen/schema.ts), from the validation's DEFAULTS`);
             }
             if (isSecret(p)) spec.secret = true;
             properties[p.name] = spec;
