@@ -5,7 +5,8 @@
  * - a property's description is its JSDoc (else its type's);
  * - it is required when the arg is not optional;
  * - its default is the one in `DEFAULTS` that the validation fills in (table below), and the
- *   generator refuses a default that the JSDoc does not state;
+ *   generator refuses a default that the JSDoc does not state, and a literal default the JSDoc
+ *   states (`Default 30.`) that the table lacks (unions take none: the code generators refuse it);
  * - it is secret when its JSDoc carries `@secret`;
  * - a union of string literals is an enum type, `number` is an integer (every numeric arg is one),
  *   `Record<string, T>` a map, `T[]` an array, `Input<T>` is T (every schema input takes an Output);
