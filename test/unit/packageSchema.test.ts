@@ -18,7 +18,11 @@ const type = (token: string) => schema.types[token.replace("#/types/", "")];
 
 describe("the package schema", () => {
     it("is what the components' args generate (else: npm run schema)", () => {
-        expect(fs.readFileSync(SCHEMA_FILE, "utf8"), "providers/bluegreen/schema.json is stale: run `npm run schema`").toBe(schemaText(packageVersion()));
+        const file = fs.readFileSync(SCHEMA_FILE, "utf8").split("\n");
+        const generated = schemaText(packageVersion()).split("\n");
+        const at = generated.findIndex((line, i) => line !== file[i]);
+        const where = at < 0 ? "" : ` (line ${at + 1}: the file has ${JSON.stringify(file[at]?.trim())}, the code generates ${JSON.stringify(generated[at].trim())})`;
+        expect(file.join("\n"), `providers/bluegreen/schema.json is stale: run \`npm run schema\`${where}`).toBe(generated.join("\n"));
     });
 
     it("has the package's version, and the plugin serves it with its own", () => {
