@@ -24,7 +24,10 @@ export interface ColorArgs {
     port?: number;
     /** Health path; must answer 2xx before the color takes traffic. Default `/health`. */
     healthPath?: string;
-    /** Environment variables of the app. Values may be secrets; they are kept encrypted in state. */
+    /**
+     * Environment variables of the app. Values may be secrets; they are kept encrypted in state.
+     * @secret
+     */
     env?: Input<Record<string, Input<string>>>;
 }
 
@@ -43,7 +46,12 @@ export interface ServiceArgsBase {
     /** The color that receives live traffic. Changing it is the switch. */
     activeColor: Input<Color>;
     /** Both color environments; both always exist. */
-    colors: { blue: ColorArgs; green: ColorArgs };
+    colors: {
+        /** The blue color. */
+        blue: ColorArgs;
+        /** The green color. */
+        green: ColorArgs;
+    };
     health?: HealthArgs;
     /** Seconds a request in flight on the old color (a stream) may go on after a switch, 1–3600. Default 30. */
     drainSeconds?: number;
@@ -67,7 +75,12 @@ export interface ProxyArgs {
 export interface DockerServiceArgs extends ServiceArgsBase {
     proxy?: ProxyArgs;
     /** Before a switch, one GET of `path` through `previewUrl` must answer `status` (nginx only). */
-    smokeTest?: { path: string; status?: number };
+    smokeTest?: {
+        /** Path requested through `previewUrl`, starting with `/`. */
+        path: string;
+        /** Status the request must answer, 100–599. Default 200. */
+        status?: number;
+    };
     /** Labels on every container, volume and network of the service. Default `{"bluegreen.service": <name>}`. */
     labels?: Record<string, string>;
 }
@@ -80,11 +93,18 @@ export interface KubernetesColorArgs extends ColorArgs {
 
 /** Arguments of `kubernetes.BlueGreenService`. */
 export interface KubernetesServiceArgs extends Omit<ServiceArgsBase, "colors"> {
-    colors: { blue: KubernetesColorArgs; green: KubernetesColorArgs };
+    /** Both color environments; both always exist. */
+    colors: {
+        /** The blue color. */
+        blue: KubernetesColorArgs;
+        /** The green color. */
+        green: KubernetesColorArgs;
+    };
     /** Namespace of the Deployments and Services; it must exist. Default `default`. */
     namespace?: Input<string>;
     /** The `app` label both colors carry and both Services select. Default: the service's name. */
     app?: string;
+    /** The live and the preview Service. */
     service?: {
         /** Type of both Services. Default `ClusterIP`. */
         type?: ServiceType;

@@ -9,12 +9,13 @@
 // package.json, atomically (plugins may start side by side):
 //
 //   node providers/build.mjs --bundle bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen.js
+//   node providers/build.mjs --components bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen-components.js
 //
 // The npm package ships it prebuilt (`npm pack` runs this through `npm run build`): a folder that
 // a consumer installs once with `pulumi plugin install resource bluegreen VERSION -f FOLDER`, whose
 // launcher runs the bundle with the `node` on PATH, so nothing is built on their machine:
 //
-//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js}
+//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js,-components.js}
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -24,12 +25,13 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bundleOnly = process.argv[2] === "--bundle";
+const componentsOnly = process.argv[2] === "--components";
 const forPackage = process.argv[2] === "--package";
-const [name, version, outDir] = bundleOnly || forPackage
+const [name, version, outDir] = bundleOnly || componentsOnly || forPackage
     ? [process.argv[3], JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8")).version, process.argv[4]]
     : process.argv.slice(2);
 if (!name || !version || !outDir) {
-    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
+    console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle|--components NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
     process.exit(2);
 }
 const bundle = (outfile, sourcemap) => build({
@@ -46,11 +48,37 @@ const bundle = (outfile, sourcemap) => build({
     external: ["cpu-features", "*.node"],
     define: { [`BLUEGREEN_${name.toUpperCase()}_VERSION`]: JSON.stringify(version) },
 });
-if (bundleOnly) {
+// The project's own plugin has a second bundle: the service components it constructs
+// (providers/bluegreen/construct.ts), with the Pulumi SDK and the docker and kubernetes SDKs in it,
+// loaded by the plugin on the first Construct only. components/version.ts reads package.json beside
+// the compiled package; in the plugin the version is the bundle's own.
+const componentsBundle = (outfile) => build({
+    entryPoints: [join(here, name, "construct.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: false,
+    logLevel: "error",
+    external: ["cpu-features", "*.node"],
+    plugins: [{
+        name: "plugin-version",
+        setup(b) {
+            b.onLoad({ filter: /components[\\/]version\.ts$/ }, () => ({
+                contents: `export const PLUGIN_VERSION: string = ${JSON.stringify(version)};`, loader: "ts",
+            }));
+        },
+    }],
+});
+const withComponents = name === "bluegreen";
+if (bundleOnly || componentsOnly) {
     // No source map: Node.js would parse it at every start, and this plugin's errors are messages.
-    const out = resolve(outDir, `pulumi-resource-${name}.js`);
+    // The components' bundle (about 7 s to build) is built by the plugin on its first Construct
+    // after a change (main.ts), not by the launcher: the switch's path never waits for it.
+    const out = resolve(outDir, componentsOnly ? `pulumi-resource-${name}-components.js` : `pulumi-resource-${name}.js`);
     const tmp = `${out}.${process.pid}.tmp`;
-    await bundle(tmp, false);
+    await (componentsOnly ? componentsBundle(tmp) : bundle(tmp, false));
     renameSync(tmp, out);
     process.exit(0);
 }
@@ -58,9 +86,10 @@ if (forPackage) {
     const out = resolve(outDir);
     mkdirSync(out, { recursive: true });
     await bundle(join(out, `pulumi-resource-${name}.js`), false);
+    if (withComponents) await componentsBundle(join(out, `pulumi-resource-${name}-components.js`));
     const launcher = join(out, `pulumi-resource-${name}`);
     writeFileSync(launcher, `#!/bin/sh
-# The ${name} provider plugin v${version}: the switch and the readiness gate of the bluegreen package.
+# The ${name} provider plugin v${version}: the service components, the switch and the readiness gate of the bluegreen package.
 exec node "$(dirname "$0")/pulumi-resource-${name}.js" "$@"
 `);
     chmodSync(launcher, 0o755);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prints the environment that runs this project's Pulumi offline, as `export` lines:
 #   eval "$(npm run -s env)"
-# after which `pulumi config set activeColor green && pulumi up` works as written.
+# after which `pulumi config set activeColor green && pulumi up` works as written. The YAML
+# language host's folder comes after the CLI's: a CLI that ships its own runs that one.
 source "$(dirname "$0")/lib.sh"
 PD="$(pulumi_bin)"
 cat <<ENV
-export PATH="$NODE_DIR/bin:$PD:$ROOT/node_modules/.bin:$K8S_BIN:\$PATH"
+export PATH="$NODE_DIR/bin:$PD:$YAML_HOST_DIR:$ROOT/node_modules/.bin:$K8S_BIN:\$PATH"
 export PULUMI_HOME="$BLUEGREEN_CACHE/pulumi-home"
 export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
 export PULUMI_CONFIG_PASSPHRASE="\${PULUMI_CONFIG_PASSPHRASE:-}"

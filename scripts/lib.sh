@@ -28,6 +28,10 @@ K8S_PROVIDER_REQUIRES=(
 )
 
 NODE_DIR="$BLUEGREEN_CACHE/node-v$NODE_VERSION"
+# Pulumi YAML's language host (`runtime: yaml`: examples/yaml-service), built from the Go module
+# github.com/pulumi/pulumi-yaml where the CLI in use does not ship one (scripts/setup.sh).
+YAML_HOST_VERSION=1.25.0
+YAML_HOST_DIR="$BLUEGREEN_CACHE/pulumi-language-yaml-v$YAML_HOST_VERSION/bin"
 
 # Images. Where a registry answers, the official images at these pinned tags (pulled, never built),
 # and the demo built from demo/Dockerfile (its FROM line is the pinned python image). Where none

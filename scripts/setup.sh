@@ -16,7 +16,7 @@
 #   --registry        also start the local registry mirror the online-path test pulls through
 #                     (scripts/registry.sh; implied when CI=true).
 #   --check           only print the plan; exit 1 if anything is missing.
-#   --only STEP       run one step: node, npm, docker, testhost-tools, cli, language-host,
+#   --only STEP       run one step: node, npm, docker, testhost-tools, cli, language-host, yaml-host,
 #                     providers, images, kubernetes, registry, state.
 #
 # BLUEGREEN_IMAGES=online|offline forces the images' path (and replaces present images);
@@ -120,6 +120,7 @@ probes() {
  "tools":{"go":$(jbool command -v go),"apt":$(jbool command -v apt-get),"dockerd":$(jbool command -v dockerd),"dockerRegistry":$(jbool command -v docker-registry),"testhostMissing":[$(testhost_missing)]},
  "docker":{"answers":$answers,"mirror":$mirror},
  "pulumi":{"sdk":"$(pulumi_version)","installed":$installed,"built":$(jbool test -x "$(pulumi_dir)/bin/pulumi")},
+ "yamlHost":{"version":"$YAML_HOST_VERSION","installed":$(installed_yaml_host),"cached":$(jbool test -x "$YAML_HOST_DIR/pulumi-language-yaml")},
  "providers":[$(provider_probe docker @pulumi/docker),$(provider_probe kubernetes @pulumi/kubernetes),$(provider_probe command @pulumi/command)],
  "images":{"pins":{"nginx":"$NGINX_IMAGE","traefik":"$TRAEFIK_IMAGE","python":"$PYTHON_IMAGE"},
    "present":{"nginx":$present_nginx,"traefik":$present_traefik,"demo":$present_demo},
@@ -127,6 +128,11 @@ probes() {
    "cache":{"rootfs":$(jbool test -s "$OFFLINE_ROOTFS"),"traefikBinary":$(jbool test -x "$TRAEFIK_BINARY")},
    "traefikVersion":"$TRAEFIK_VERSION"}}
 JSON
+}
+# Whether the installed CLI ships a pulumi-language-yaml of its own (its release archive does).
+installed_yaml_host() {
+  local d; d=$(installed_pulumi 2>/dev/null) || { echo false; return; }
+  if [[ -x "$d/pulumi-language-yaml" && "$(readlink -f "$d/pulumi-language-yaml")" != "$YAML_HOST_DIR/pulumi-language-yaml" ]]; then echo true; else echo false; fi
 }
 make_plan() {
   local out rc=0
@@ -257,6 +263,32 @@ MOD
     || die "building pulumi-language-nodejs failed (see the go output above)"
   mv "$out/pulumi-language-nodejs.part" "$out/pulumi-language-nodejs"
   rm -rf "$w"
+}
+
+# Pulumi YAML's language host, for programs with `runtime: yaml` (examples/yaml-service). A CLI
+# from Pulumi's release archive ships it; the CLI built here does not, so it is built from the Go
+# module github.com/pulumi/pulumi-yaml (its go.mod has no replace; about 3 min on 2 cores, once),
+# cached in $YAML_HOST_DIR, which scripts/env.sh puts on PATH. The built CLI's folder gets a link
+# to it, so that the CLI runs it as its own rather than warning about a host found on PATH.
+setup_yaml_host() {
+  $CHECK_ONLY && return 0 # the plan said it
+  local way="${PLAN[yaml-host]:-none}" host="$YAML_HOST_DIR/pulumi-language-yaml"
+  case "$way" in
+    installed) step "pulumi-language-yaml: installed (the installed CLI's own)"; return ;;
+    cached) step "pulumi-language-yaml v$YAML_HOST_VERSION: cached ($YAML_HOST_DIR)" ;;
+    build)
+      local log="$BLUEGREEN_CACHE/pulumi-language-yaml-v$YAML_HOST_VERSION.log" started=$SECONDS
+      mkdir -p "$YAML_HOST_DIR"
+      step "pulumi-language-yaml v$YAML_HOST_VERSION: building from Go sources, github.com/pulumi/pulumi-yaml (about 3 min on 2 cores, once; log: $log)"
+      (cd "$YAML_HOST_DIR" && GOBIN="$YAML_HOST_DIR/.part" nice -n 10 go install -trimpath -ldflags "-s -w" \
+          "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$YAML_HOST_VERSION") >"$log" 2>&1 \
+        || die "building pulumi-language-yaml v$YAML_HOST_VERSION failed (see $log)"
+      mv "$YAML_HOST_DIR/.part/pulumi-language-yaml" "$host" && rm -rf "$YAML_HOST_DIR/.part"
+      step "pulumi-language-yaml v$YAML_HOST_VERSION: built in $(( SECONDS - started )) s (cached in $YAML_HOST_DIR)" ;;
+    skip) step "pulumi-language-yaml: not built (no Go here; Pulumi YAML programs need it: install the Pulumi CLI from its release archive, which ships it)"; return ;;
+    *) die "no plan for yaml-host ($way)" ;;
+  esac
+  if [[ "${PLAN[pulumi]}" != installed ]]; then ln -sfn "$host" "$(pulumi_dir)/bin/pulumi-language-yaml"; fi
 }
 
 # The engine runs Pulumi dynamic providers through this script, which the CLI's release archive
@@ -470,6 +502,7 @@ run testhost-tools setup_testhost_tools
 run cli build_cli
 run language-host build_language_host
 run language-host install_dynamic_provider_shim
+run yaml-host setup_yaml_host
 run providers provider_plugins
 run images setup_images
 run kubernetes setup_kubernetes

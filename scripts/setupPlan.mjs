@@ -24,6 +24,7 @@ import { pathToFileURL } from "node:url";
  *   tools: { go: boolean, apt: boolean, dockerd: boolean, dockerRegistry: boolean, testhostMissing?: string[] },
  *   docker: { answers: boolean, mirror: boolean },
  *   pulumi: { sdk: string, installed: string | null, built: boolean },
+ *   yamlHost?: { version: string, installed: boolean, cached: boolean },
  *   providers: ProviderProbe[],
  *   images: {
  *     pins: { nginx: string, traefik: string, python: string },
@@ -65,6 +66,22 @@ function pulumiCli(p) {
     if (p.pulumi.built) return { piece: "pulumi", way: "cached", why: `no installed pulumi ≥ v${v}; the one built here before` };
     if (p.tools.go) return { piece: "pulumi", way: "build", why: `no installed pulumi ≥ v${v}: building v${v} from Go sources (10-20 min on 2 cores, once)`, go: true };
     return { piece: "pulumi", way: "error", why: `no installed pulumi ≥ v${v} and no Go to build it: install the Pulumi CLI (v${v} or newer)`, error: true };
+}
+
+/**
+ * Pulumi YAML's language host: the installed CLI's own (its release archive ships one), else the
+ * one built here before, else a Go build of github.com/pulumi/pulumi-yaml. Without Go it is not
+ * built: an error in CI (the YAML example's test must run there), else a line saying what to do.
+ * @param {Probes} p @returns {Decision}
+ */
+function yamlHost(p) {
+    const piece = "yaml-host";
+    const y = p.yamlHost ?? { version: "?", installed: false, cached: false };
+    if (p.pulumi.installed && y.installed) return { piece, way: "installed", why: "the installed pulumi ships pulumi-language-yaml" };
+    if (y.cached) return { piece, way: "cached", why: `pulumi-language-yaml v${y.version}, built here before` };
+    if (p.tools.go) return { piece, way: "build", go: true, why: `pulumi-language-yaml v${y.version}, built from Go sources (github.com/pulumi/pulumi-yaml, about 3 min on 2 cores, once)` };
+    if (p.ci) return { piece, way: "error", error: true, why: `no pulumi-language-yaml and no Go to build v${y.version}: CI runs the YAML example's test, install Go` };
+    return { piece, way: "skip", why: "no pulumi-language-yaml and no Go to build it: Pulumi YAML programs (examples/yaml-service) cannot run; install the Pulumi CLI from its release archive, which ships it" };
 }
 
 /** How long the Go build of a real provider plugin takes, said on its line (as the CLI's). */
@@ -201,7 +218,7 @@ function testhostTools(p) {
 export function plan(p) {
     const d = dockerEngine(p);
     if (d.way in ROOT_NEEDS) d.root = ROOT_NEEDS[d.way];
-    const all = [d, testhostTools(p), pulumiCli(p), ...p.providers.map((pr) => provider(pr, p)), ...images(p), registry(p)];
+    const all = [d, testhostTools(p), pulumiCli(p), yamlHost(p), ...p.providers.map((pr) => provider(pr, p)), ...images(p), registry(p)];
     return all.map((x) => (x.root && !p.root && !x.error
         ? { ...x, way: "error", error: true, why: `${x.why}; this needs root (${x.root}) and the set-up is not running as root` }
         : x));

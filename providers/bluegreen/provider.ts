@@ -13,6 +13,7 @@
 import { UNKNOWN, type Props, type ProviderImpl } from "../shared/grpcProvider";
 import { createSwitch, diffSwitch, readSwitch, updateSwitch, type SwitchState } from "./dockerSwitch";
 import { diffGate, waitReady, type GateState } from "./readyGate";
+import schema from "./schema.json";
 
 declare const BLUEGREEN_BLUEGREEN_VERSION: string;
 
@@ -38,6 +39,11 @@ const withoutDynamic = ({ __provider: _, ...rest }: Props): Props => rest;
 export const impl: ProviderImpl = {
     name: "bluegreen",
     version: typeof BLUEGREEN_BLUEGREEN_VERSION === "string" ? BLUEGREEN_BLUEGREEN_VERSION : "0.0.0",
+
+    /** The package schema (./schema.json, `npm run schema`): the components other languages declare. */
+    schema() {
+        return JSON.stringify({ ...schema, version: this.version });
+    },
 
     checkConfig(news) {
         return Object.keys(news)

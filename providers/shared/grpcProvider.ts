@@ -39,6 +39,9 @@ export interface DiffResult {
     inputDiffs?: string[];
 }
 
+/** A component `construct` declared: its URN, its serialized outputs, and the URNs each output depends on. */
+export interface Constructed { urn: string; state: Props; stateDependencies: Record<string, string[]> }
+
 /** What a stand-in implements; the type is the resource's type token (`docker:index/container:Container`). */
 export interface ProviderImpl {
     readonly name: string;
@@ -57,6 +60,10 @@ export interface ProviderImpl {
     read(type: string, id: string, outs: Props, inputs: Props): Promise<{ id: string; outs: Props; inputs: Props } | undefined>;
     update(type: string, id: string, olds: Props, news: Props, preview: boolean, timeout?: number): Promise<Props>;
     delete(type: string, id: string, outs: Props, timeout?: number): Promise<void>;
+    /** The package schema GetSchema answers (JSON); `{ name, version }` when unset. */
+    schema?(): string;
+    /** Declares the component a `pulumirpc.ConstructRequest` asks for: its URN, outputs (serialized) and their dependencies. */
+    construct?(req: any): Promise<Constructed>;
 }
 
 /**
@@ -157,8 +164,33 @@ function diffResponse(d: DiffResult) {
     return resp;
 }
 
+/** The engine's mark of a secret value: `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const isSecret = (v: any) => v !== null && typeof v === "object" && v[SECRET_SIG] === SECRET_VALUE;
+
+/**
+ * A plugin that constructs components must accept secrets (the engine refuses it otherwise). For
+ * its custom resources, this does what the engine does for a plugin that does not: the values
+ * arrive plain, and a property that was secret in what the engine sent is secret in the answer.
+ */
+function secretsAsEngine(props: Props[]): { plain: Props[]; mark: (outs: Props) => Props } {
+    const secret = new Set<string>();
+    const plain = props.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => {
+        if (!isSecret(v)) return [k, v];
+        secret.add(k);
+        return [k, v.value];
+    })));
+    const mark = (outs: Props) => Object.fromEntries(Object.entries(outs).map(([k, v]) =>
+        [k, secret.has(k) && v !== undefined && !isSecret(v) ? { [SECRET_SIG]: SECRET_VALUE, value: v } : v]));
+    return { plain, mark };
+}
+
 /** Serves `impl` on a loopback port and prints the port, as the engine expects of a plugin. */
 export async function serve(impl: ProviderImpl): Promise<void> {
+    // Secrets reach the plugin as such only when it says it takes them.
+    const acceptSecrets = impl.acceptSecrets === true || impl.construct !== undefined;
+    const asEngine = (...props: Props[]) => (acceptSecrets && impl.acceptSecrets !== true ? secretsAsEngine(props) : { plain: props, mark: (o: Props) => o });
     const service = {
         getPluginInfo: handle(() => {
             const info = new plugproto.PluginInfo();
@@ -167,7 +199,7 @@ export async function serve(impl: ProviderImpl): Promise<void> {
         }),
         getSchema: handle(() => {
             const resp = new provproto.GetSchemaResponse();
-            resp.setSchema(JSON.stringify({ name: impl.name, version: impl.version }));
+            resp.setSchema(impl.schema ? impl.schema() : JSON.stringify({ name: impl.name, version: impl.version }));
             return resp;
         }),
         checkConfig: handle((req: any) => {
@@ -192,47 +224,69 @@ export async function serve(impl: ProviderImpl): Promise<void> {
             impl.configure(config);
             const resp = new provproto.ConfigureResponse();
             // Without it the engine strips secrets and marks the same outputs secret again.
-            resp.setAcceptsecrets(impl.acceptSecrets === true);
+            resp.setAcceptsecrets(acceptSecrets);
             resp.setSupportspreview(true);
             resp.setAcceptresources(false);
             resp.setAcceptoutputs(false);
             return resp;
         }),
         check: handle((req: any) => {
-            const { inputs, failures } = impl.check(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getOlds()), toJs(req.getNews()));
+            const { plain: [olds, news], mark } = asEngine(toJs(req.getOlds()), toJs(req.getNews()));
+            const { inputs, failures } = impl.check(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), olds, news);
             const resp = new provproto.CheckResponse();
-            resp.setInputs(toStruct(inputs));
+            resp.setInputs(toStruct(mark(inputs)));
             resp.setFailuresList(failuresOf(failures));
             return resp;
         }),
-        diff: handle((req: any) => diffResponse(impl.diff(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews())))),
+        diff: handle((req: any) => {
+            const { plain: [olds, news] } = asEngine(toJs(req.getOlds()), toJs(req.getNews()));
+            return diffResponse(impl.diff(typeOfUrn(req.getUrn()), req.getId(), olds, news));
+        }),
         create: handle(async (req: any) => {
-            const { id, outs } = await impl.create(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), toJs(req.getProperties()), req.getPreview(), req.getTimeout());
+            const { plain: [props], mark } = asEngine(toJs(req.getProperties()));
+            const { id, outs } = await impl.create(typeOfUrn(req.getUrn()), nameOfUrn(req.getUrn()), props, req.getPreview(), req.getTimeout());
             const resp = new provproto.CreateResponse();
             resp.setId(id);
-            resp.setProperties(toStruct(outs));
+            resp.setProperties(toStruct(mark(outs)));
             return resp;
         }),
         read: handle(async (req: any) => {
-            const found = await impl.read(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()), toJs(req.getInputs()));
+            const { plain: [props, ins], mark } = asEngine(toJs(req.getProperties()), toJs(req.getInputs()));
+            const found = await impl.read(typeOfUrn(req.getUrn()), req.getId(), props, ins);
             const resp = new provproto.ReadResponse();
             // An empty id tells the engine the object is gone: it leaves the state.
             resp.setId(found?.id ?? "");
             if (found) {
-                resp.setProperties(toStruct(found.outs));
-                resp.setInputs(toStruct(found.inputs));
+                resp.setProperties(toStruct(mark(found.outs)));
+                resp.setInputs(toStruct(mark(found.inputs)));
             }
             return resp;
         }),
         update: handle(async (req: any) => {
-            const outs = await impl.update(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getOlds()), toJs(req.getNews()), req.getPreview(), req.getTimeout());
+            const { plain: [olds, news], mark } = asEngine(toJs(req.getOlds()), toJs(req.getNews()));
+            const outs = await impl.update(typeOfUrn(req.getUrn()), req.getId(), olds, news, req.getPreview(), req.getTimeout());
             const resp = new provproto.UpdateResponse();
-            resp.setProperties(toStruct(outs));
+            resp.setProperties(toStruct(mark(outs)));
             return resp;
         }),
         delete: handle(async (req: any) => {
-            await impl.delete(typeOfUrn(req.getUrn()), req.getId(), toJs(req.getProperties()), req.getTimeout());
+            const { plain: [props] } = asEngine(toJs(req.getProperties()));
+            await impl.delete(typeOfUrn(req.getUrn()), req.getId(), props, req.getTimeout());
             return new emptyproto.Empty();
+        }),
+        construct: handle(async (req: any) => {
+            if (!impl.construct) throw new Error(`the ${impl.name} provider has no component resources`);
+            const { urn, state, stateDependencies } = await impl.construct(req);
+            const resp = new provproto.ConstructResponse();
+            resp.setUrn(urn);
+            resp.setState(structproto.Struct.fromJavaScript(state));
+            const deps = resp.getStatedependenciesMap();
+            for (const [key, urns] of Object.entries(stateDependencies)) {
+                const d = new provproto.ConstructResponse.PropertyDependencies();
+                d.setUrnsList(urns);
+                deps.set(key, d);
+            }
+            return resp;
         }),
         cancel: handle(() => new emptyproto.Empty()),
         attach: handle(() => new emptyproto.Empty()),

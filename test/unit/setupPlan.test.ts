@@ -17,6 +17,7 @@ function laptop(): Probes {
         tools: { go: false, apt: false, dockerd: false, dockerRegistry: false },
         docker: { answers: true, mirror: false },
         pulumi: { sdk: "3.259.0", installed: "3.260.1", built: false },
+        yamlHost: { version: "1.25.0", installed: true, cached: false },
         providers: [
             { name: "docker", version: "5.2.0", real: "user", standin: null },
             { name: "kubernetes", version: "4.34.2", real: "user", standin: null },
@@ -42,6 +43,7 @@ function buildHost(): Probes {
         docker: { answers: false, mirror: false },
         flags: { installDocker: true, registry: true, images: "auto" },
         pulumi: { sdk: "3.259.0", installed: null, built: false },
+        yamlHost: { version: "1.25.0", installed: false, cached: false },
         providers: [
             { name: "docker", version: "5.2.0", real: null, standin: null },
             { name: "kubernetes", version: "4.34.2", real: null, standin: "stale", build: k8sBuild() },
@@ -132,6 +134,17 @@ describe("the set-up's plan, a pure function of the probes", () => {
             laptop, { os: "linux", "tools.testhostMissing": ["iproute2", "iptables"] }, { "testhost-tools": "skip" }],
         ["the remote-engine test's tools missing, as root on Debian: installed from Debian's packages",
             buildHost, { "tools.testhostMissing": ["iptables"] }, { "testhost-tools": "install" }],
+        // Pulumi YAML's language host: the installed CLI's, else the one built here, else a Go build.
+        ["the installed CLI's YAML host is used, nothing built",
+            laptop, {}, { "yaml-host": "installed" }],
+        ["the CLI built here has no YAML host: a Go build of pulumi-yaml",
+            buildHost, {}, { "yaml-host": "build" }],
+        ["a YAML host built here before is used, Go or not",
+            laptop, { "pulumi.installed": null, "pulumi.built": true, "yamlHost.installed": false, "yamlHost.cached": true }, { "yaml-host": "cached" }],
+        ["an installed CLI without a YAML host of its own: the Go build",
+            buildHost, { "pulumi.installed": "3.260.1" }, { "yaml-host": "build" }],
+        ["no YAML host and no Go, outside CI: not built, and the line says what to install",
+            laptop, { "yamlHost.installed": false }, { "yaml-host": "skip" }],
     ])("%s", (_name, base, overrides, expected) => {
         const got = ways(withProbes(base(), overrides));
         for (const [piece, way] of Object.entries(expected)) expect({ piece, way: got[piece] }).toEqual({ piece, way });
@@ -156,6 +169,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
             "docker.answers": true,
             "flags.registry": false,
             "pulumi.built": true,
+            "yamlHost.cached": true,
             providers: [{ name: "docker", version: "5.2.0", real: null, standin: "current" }],
             "images.present": { nginx: true, traefik: true, demo: true },
             "images.pull": "not-probed",
@@ -184,6 +198,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
         ["no registry and not root: the offline build cannot run", laptop, { "images.pull": "failed" }, "images/nginx", /make a registry reachable, or run the set-up as root on Debian/],
         ["no registry, a cached root file system but no Go: Traefik cannot be built", laptop, { "images.pull": "failed", "images.cache": { rootfs: true, traefikBinary: false } }, "images/traefik", /building Traefik offline needs Go/],
         ["a root-only way without root is an error that names the root step", buildHost, { root: false }, "docker", /needs root \(start dockerd\)/],
+        ["CI without a YAML host and without Go: the YAML example's test cannot run", laptop, { ci: true, "yamlHost.installed": false }, "yaml-host", /no pulumi-language-yaml and no Go to build v1\.25\.0: CI runs the YAML example's test/],
         ["CI without root: the remote-engine test's missing tools cannot be installed", laptop, { ci: true, "tools.testhostMissing": ["iptables"] }, "testhost-tools", /CI runs as root on Debian/],
     ])("an impossible piece is an error that says what to do: %s", (_name, base, overrides, piece, message) => {
         const d = byPiece(withProbes(base(), overrides), piece);
