@@ -17,7 +17,7 @@
 //   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js}
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,8 +32,18 @@ if (!name || !version || !outDir) {
     console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
     process.exit(2);
 }
-const bundle = (outfile, sourcemap) => build({
-    entryPoints: [join(here, name, "main.ts")],
+// The bluegreen plugin's readiness gate loads the Kubernetes client from a file of its own beside
+// the plugin's (see providers/bluegreen/kubeClient.ts): written first, so that the plugin's bundle,
+// whose presence the launcher checks, never exists without it.
+const KUBE_CLIENT = `pulumi-resource-${name}-kube.js`;
+const kubeClientApart = {
+    name: "kube-client-apart",
+    setup(b) {
+        b.onResolve({ filter: /^\.\/kubeClient$/ }, () => ({ path: `./${KUBE_CLIENT}`, external: true }));
+    },
+};
+const options = (entry, outfile, sourcemap, plugins) => ({
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
@@ -45,7 +55,18 @@ const bundle = (outfile, sourcemap) => build({
     // ssh2's optional native speed-ups: it runs without them.
     external: ["cpu-features", "*.node"],
     define: { [`BLUEGREEN_${name.toUpperCase()}_VERSION`]: JSON.stringify(version) },
+    plugins,
 });
+const bundle = async (outfile, sourcemap) => {
+    const kubeClient = join(here, name, "kubeClient.ts");
+    const apart = existsSync(kubeClient);
+    if (apart) {
+        const out = join(dirname(outfile), KUBE_CLIENT);
+        await build(options(kubeClient, `${out}.${process.pid}.tmp`, false, []));
+        renameSync(`${out}.${process.pid}.tmp`, out);
+    }
+    await build(options(join(here, name, "main.ts"), outfile, sourcemap, apart ? [kubeClientApart] : []));
+};
 if (bundleOnly) {
     // No source map: Node.js would parse it at every start, and this plugin's errors are messages.
     const out = resolve(outDir, `pulumi-resource-${name}.js`);
