@@ -132,14 +132,15 @@ describe("the gate's cluster: the kubernetes provider's kubeconfig and context, 
     /** An API server that knows one Deployment, answering with `status` (or 404 for any other name). */
     async function apiServer(status: Record<string, unknown>): Promise<{ url: string; close: () => void; paths: string[] }> {
         const paths: string[] = [];
-        const srv = http.createServer((req, res) => {
+        const srv = http.createServer((req, res): void => {
             paths.push(req.url ?? "");
             res.setHeader("Content-Type", "application/json");
             const u = new URL(req.url ?? "/", "http://x");
             if (u.searchParams.get("watch")) return; // a watch that never sends anything
             if (u.pathname !== "/apis/apps/v1/namespaces/shop/deployments/web-green") {
                 res.statusCode = 404;
-                return res.end(JSON.stringify({ kind: "Status", status: "Failure", message: `deployments.apps "${u.pathname.split("/").pop()}" not found`, reason: "NotFound", code: 404 }));
+                res.end(JSON.stringify({ kind: "Status", status: "Failure", message: `deployments.apps "${u.pathname.split("/").pop()}" not found`, reason: "NotFound", code: 404 }));
+                return;
             }
             res.end(JSON.stringify({ kind: "Deployment", metadata: { name: "web-green", namespace: "shop", generation: 1, resourceVersion: "5" }, spec: { replicas: 2 }, status }));
         });
