@@ -2,8 +2,9 @@
  * Conformance: what the real kubernetes plugin (4.34.2, built from the Go module) did with this
  * program, recorded step by step in ../shared/conformance/kubernetes-da3e7bc (the program at main
  * da3e7bc, on the project's cluster with a real node), replayed against the kubernetes plugin the
- * set-up installed, on the local cluster (scripts/cluster.sh; started here if it is down, and left
- * as it was found), with the same config changes, hand changes and refreshes. At every step:
+ * set-up installed (checked to be the real one: a Go binary, no stand-in's mark), on the local
+ * cluster (scripts/cluster.sh; started here if it is down, and left as it was found), with the same
+ * config changes, hand changes and refreshes. At every step:
  *
  * - the plan (`pulumi preview --json --show-sames`): every step of a custom resource or a provider,
  *   with its op, type, name, replace reasons and detailed diff; and the change summary counted over
@@ -285,6 +286,18 @@ describe.skipIf(missing)("the installed kubernetes plugin replays the real plugi
     const scaledToZero = (rec: Recording) => new Set(
         (rec.state ?? []).filter((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs.spec as { replicas?: number })?.replicas === 0).map((r) => r.name),
     );
+
+    it("runs on the real kubernetes plugin: a Go binary in the Pulumi home, no stand-in's mark", () => {
+        // The engine runs the plugin of the version @pulumi/kubernetes asks for, from the Pulumi home.
+        const version = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")).version;
+        const dir = path.join(env.PULUMI_HOME, "plugins", `resource-kubernetes-v${version}`);
+        expect(fs.existsSync(path.join(dir, ".bluegreen-standin")), `${dir} holds a stand-in`).toBe(false);
+        const head = Buffer.alloc(4);
+        const fd = fs.openSync(path.join(dir, "pulumi-resource-kubernetes"), "r");
+        fs.readSync(fd, head, 0, 4, 0);
+        fs.closeSync(fd);
+        expect(head.toString("latin1"), `${dir}/pulumi-resource-kubernetes is an executable (ELF), not a script`).toBe("\x7fELF");
+    });
 
     it("has the 11 recorded steps, an up from nothing first and a destroy last", () => {
         expect(recs.map((r) => r.step)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
