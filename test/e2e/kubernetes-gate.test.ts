@@ -16,7 +16,8 @@
  * by hand, which the provider does not see) fails the switch at the gate's deadline with a message
  * naming the color, the Deployment and the namespace, and the production Service keeps selecting
  * the old color; a target Deployment deleted by hand fails the switch at once, naming it; the
- * gate's copy of the kubeconfig is encrypted in state.
+ * gate's copy of the kubeconfig is encrypted in state, also when the kubeconfig is given as a plain
+ * config value.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -172,6 +173,19 @@ describe.skipIf(missing)("the readiness gate uses the provider's cluster: kubeco
         const pem = Buffer.from(clientKey, "base64").toString("utf8");
         expect(pem).toMatch(/^-----BEGIN [A-Z ]*PRIVATE KEY-----\n/);
         expect(exported).not.toContain(pem.split("\n")[1].slice(0, 40));
+    });
+
+    it("the gate's copy stays encrypted when the kubeconfig is given as a plain config value", async () => {
+        // The same contents, not marked secret: the component marks the gate's copy secret by itself.
+        await stack.setConfig("kubernetes:kubeconfig", { value: kubeconfigContents, secret: false });
+        expect((await up()).summary.result).toBe("succeeded");
+        const exported = execFileSync("pulumi", ["stack", "export", "--stack", id], { cwd: ROOT, env: { ...process.env, ...pulumiEnvVars }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        const gates = JSON.parse(exported).deployment.resources.filter((r: any) => r.type === "bluegreen:kubernetes:DeploymentReadyGate");
+        expect(gates).toHaveLength(1);
+        expect(Object.keys(gates[0].inputs.kubeconfig)).toContain("ciphertext");
+        expect(Object.keys(gates[0].outputs.kubeconfig)).toContain("ciphertext");
+        expect(JSON.stringify(gates)).not.toContain(clientKey.slice(0, 40));
+        await stack.setConfig("kubernetes:kubeconfig", { value: kubeconfigContents, secret: true });
     });
 
     it("a switch to green passes the gate and moves the selector", async () => {
