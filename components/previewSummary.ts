@@ -1,12 +1,14 @@
 /**
  * Turns `pulumi preview --json` output into the one-paragraph summary a pull request needs:
  * "Traffic: blue → green (demo:1.0.0 → demo:2.0.0); environments unchanged", or the list of
- * everything else that changes. Pure.
+ * everything else that changes, for a Docker switch (the `TrafficSwitch`) and a Kubernetes one
+ * (the readiness gate and the Services' selectors, see kubeSwitches). Pure.
  */
 
 interface StepState {
     urn?: string;
     type?: string;
+    parent?: string;
     inputs?: Record<string, unknown>;
     outputs?: Record<string, unknown>;
 }
@@ -17,6 +19,7 @@ export interface PreviewStep {
     oldState?: StepState;
     newState?: StepState;
     diffReasons?: string[];
+    detailedDiff?: Record<string, unknown>;
 }
 
 export interface PreviewJson {
@@ -77,6 +80,76 @@ function imageOf(s: StepState | undefined, color: string | undefined): string | 
     return typeof v === "string" ? v : undefined;
 }
 
+/**
+ * A Kubernetes switch, keyed on what stays stable while the component grows: the component's type
+ * (`bluegreen:kubernetes:BlueGreenService`), its readiness gate's `activeColor` (the color the live
+ * Service is gated on: the project's own resource, whose inputs are this project's API), and the
+ * live Service's selector. The live Service is the Service (or ServicePatch) child of the
+ * component whose selector moves to the gate's new color; the images are those of the Deployments
+ * under the component that the selector picked before and picks after (a Service selects a
+ * Deployment's pods when its selector is a subset of the pod template's labels, whatever the label
+ * keys are). The preview Service's selector moves the other way; both selector updates and the
+ * gate are the switch, not other changes.
+ */
+const KUBE_SERVICE = /^bluegreen:kubernetes:BlueGreenService$/;
+const KUBE_GATE = "bluegreen:kubernetes:DeploymentReadyGate";
+const KUBE_SERVICE_OBJECT = /^kubernetes:core\/v1:Service(Patch)?$/;
+
+type Labels = Record<string, unknown>;
+const selectorOf = (s?: StepState) => ((s?.inputs?.spec as { selector?: Labels } | undefined)?.selector ?? undefined);
+const podLabelsOf = (s?: StepState) =>
+    ((s?.inputs?.spec as { template?: { metadata?: { labels?: Labels } } } | undefined)?.template?.metadata?.labels ?? undefined);
+const selects = (selector: Labels | undefined, labels: Labels | undefined) =>
+    !!selector && !!labels && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const imageOfDeployment = (s?: StepState) => {
+    const image = (s?.inputs?.spec as { template?: { spec?: { containers?: { image?: unknown }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
+    return typeof image === "string" ? image : undefined;
+};
+const sameLabels = (a?: Labels, b?: Labels) => JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
+const parentOf = (s: PreviewStep) => s.newState?.parent ?? s.oldState?.parent;
+
+interface KubeSwitch {
+    /** The steps that make it: the gate and the Services whose selector alone moves. */
+    steps: PreviewStep[];
+    move: TrafficChange;
+    service: string;
+}
+
+/** The Kubernetes switches of a preview: one per component whose gate moves (see above). */
+function kubeSwitches(steps: PreviewStep[]): KubeSwitch[] {
+    const byUrn = new Map(steps.map((s) => [s.urn, s]));
+    /** The component a step sits under (its parent chain), or undefined. */
+    const componentOf = (s: PreviewStep): string | undefined => {
+        for (let p = parentOf(s), hops = 0; p && hops < 10; p = byUrn.get(p) ? parentOf(byUrn.get(p)!) : undefined, hops++) {
+            if (KUBE_SERVICE.test((p.split("::")[2] ?? "").split("$").pop() ?? "")) return p;
+        }
+        return undefined;
+    };
+    const out: KubeSwitch[] = [];
+    for (const gate of steps.filter((s) => typeOf(s) === KUBE_GATE && !NO_CHANGE.has(s.op) && s.op !== "delete")) {
+        const component = componentOf(gate);
+        if (!component) continue;
+        const from = colorOf(gate.oldState);
+        const to = colorOf(gate.newState) ?? from;
+        const children = steps.filter((s) => componentOf(s) === component);
+        const services = children.filter((s) => KUBE_SERVICE_OBJECT.test(typeOf(s)));
+        const deployments = children.filter((s) => typeOf(s) === "kubernetes:apps/v1:Deployment");
+        const selectorMoved = (s: PreviewStep) => !NO_CHANGE.has(s.op) && s.oldState !== undefined && !sameLabels(selectorOf(s.oldState), selectorOf(s.newState));
+        // The live Service: its new selector holds the gate's new color.
+        const live = services.find((s) => Object.values(selectorOf(s.newState) ?? {}).includes(to));
+        const onlySelector = (s: PreviewStep) => selectorMoved(s) && Object.keys(s.detailedDiff ?? {}).every((k) => k.startsWith("spec.selector"));
+        const image = (selector: Labels | undefined, state: "oldState" | "newState") =>
+            imageOfDeployment(deployments.find((d) => selects(selector, podLabelsOf(d[state] ?? d.oldState)))?.[state] ?? undefined);
+        const move: TrafficChange = {
+            from, to,
+            fromImage: live ? image(selectorOf(live.oldState ?? live.newState), "oldState") : undefined,
+            toImage: live ? image(selectorOf(live.newState), "newState") : undefined,
+        };
+        out.push({ steps: [gate, ...services.filter(onlySelector)], move, service: nameOf(component) });
+    }
+    return out;
+}
+
 /** The blue/green services a step belongs to: the names of the `BlueGreenService` components in its URN's parent chain. */
 const SERVICE_TYPES = /^bluegreen:(docker|kubernetes):BlueGreenService$/;
 
@@ -130,11 +203,14 @@ export function summarizePreview(preview: PreviewJson): PreviewSummary {
         const to = colorOf(sw.newState) ?? from;
         return { ...(named ? { service: serviceOf(sw) } : {}), from, to, fromImage: imageOf(sw.oldState, from), toImage: imageOf(sw.newState, to) };
     });
+    const kube = kubeSwitches(steps);
+    moves.push(...kube.map((k) => ({ ...(named ? { service: k.service } : {}), ...k.move })));
+    const switchSteps = new Set<PreviewStep>([...switches, ...kube.flatMap((k) => k.steps)]);
     const traffic: TrafficChange = moves[0] ?? {};
     const smokeStep = steps.find((s) => smokeRunOf(s) !== undefined);
     const smokeTest = smokeStep && smokeRunOf(smokeStep);
     const otherChanges = steps
-        .filter((s) => !switches.includes(s) && s !== smokeStep && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
+        .filter((s) => !switchSteps.has(s) && s !== smokeStep && !NO_CHANGE.has(s.op) && typeOf(s) !== "pulumi:pulumi:Stack")
         .map((s) => `${s.op} ${typeOf(s)} ${nameOf(s.urn)}${s.diffReasons?.length ? ` (${s.diffReasons.join(", ")})` : ""}`);
 
     const describe = (t: TrafficChange): string => {

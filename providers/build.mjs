@@ -9,16 +9,15 @@
 // package.json, atomically (plugins may start side by side):
 //
 //   node providers/build.mjs --bundle bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen.js
-//   node providers/build.mjs --components bluegreen BIN_DIR → BIN_DIR/pulumi-resource-bluegreen-components.js
 //
 // The npm package ships it prebuilt (`npm pack` runs this through `npm run build`): a folder that
 // a consumer installs once with `pulumi plugin install resource bluegreen VERSION -f FOLDER`, whose
 // launcher runs the bundle with the `node` on PATH, so nothing is built on their machine:
 //
-//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js,-components.js}
+//   node providers/build.mjs --package bluegreen OUT_DIR → OUT_DIR/pulumi-resource-bluegreen{,.js,-kube.js,-components.js}
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +33,18 @@ if (!name || !version || !outDir) {
     console.error("usage: node providers/build.mjs NAME VERSION OUT_DIR\n       node providers/build.mjs --bundle|--components NAME BIN_DIR\n       node providers/build.mjs --package NAME OUT_DIR");
     process.exit(2);
 }
-const bundle = (outfile, sourcemap) => build({
-    entryPoints: [join(here, name, "main.ts")],
+// The bluegreen plugin's readiness gate loads the Kubernetes client from a file of its own beside
+// the plugin's (see providers/bluegreen/kubeClient.ts): written first, so that the plugin's bundle,
+// whose presence the launcher checks, never exists without it.
+const KUBE_CLIENT = `pulumi-resource-${name}-kube.js`;
+const kubeClientApart = {
+    name: "kube-client-apart",
+    setup(b) {
+        b.onResolve({ filter: /^\.\/kubeClient$/ }, () => ({ path: `./${KUBE_CLIENT}`, external: true }));
+    },
+};
+const options = (entry, outfile, sourcemap, plugins) => ({
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
@@ -47,7 +56,18 @@ const bundle = (outfile, sourcemap) => build({
     // ssh2's optional native speed-ups: it runs without them.
     external: ["cpu-features", "*.node"],
     define: { [`BLUEGREEN_${name.toUpperCase()}_VERSION`]: JSON.stringify(version) },
+    plugins,
 });
+const bundle = async (outfile, sourcemap) => {
+    const kubeClient = join(here, name, "kubeClient.ts");
+    const apart = existsSync(kubeClient);
+    if (apart) {
+        const out = join(dirname(outfile), KUBE_CLIENT);
+        await build(options(kubeClient, `${out}.${process.pid}.tmp`, false, []));
+        renameSync(`${out}.${process.pid}.tmp`, out);
+    }
+    await build(options(join(here, name, "main.ts"), outfile, sourcemap, apart ? [kubeClientApart] : []));
+};
 // The project's own plugin has a second bundle: the service components it constructs
 // (providers/bluegreen/construct.ts), with the Pulumi SDK and the docker and kubernetes SDKs in it,
 // loaded by the plugin on the first Construct only. components/version.ts reads package.json beside

@@ -16,12 +16,16 @@
  *   bash scripts/with-env.sh node_modules/.bin/tsx scripts/record-fixtures.ts [docker] [kubernetes]
  *
  * Without arguments it records both. The Kubernetes recordings start the project's local cluster
- * (`scripts/cluster.sh up`, idempotent; it is left running, `scripts/cluster.sh down` stops it).
+ * if it is down (`scripts/cluster.sh up`) and stop it again after; one that was up is left up. Run
+ * them under the cluster's lock where the cluster is shared:
+ *
+ *   flock /tmp/bluegreen-cluster.lock bash scripts/with-env.sh node_modules/.bin/tsx scripts/record-fixtures.ts kubernetes
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { acquireCluster, releaseCluster } from "../test/helpers/localCluster";
 import { ProgramStack } from "../test/helpers/programStack";
 import { ROOT, pulumiEnv, runId, workspaceOptions } from "../test/helpers/toolchain";
 
@@ -162,10 +166,6 @@ export async function recordDockerFixtures(): Promise<void> {
     ]);
 }
 
-function cluster(cmd: "up" | "env"): string {
-    return execFileSync("bash", [path.join(ROOT, "scripts/cluster.sh"), cmd], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-}
-
 /** One Kubernetes recording, in a namespace of its own (NodePort Services, so the URLs carry ports). */
 async function recordKubernetes(fixture: string, change: Record<string, string>, kubeconfig: string, kubectl: string): Promise<void> {
     const id = runId("bgrec");
@@ -201,16 +201,16 @@ async function recordKubernetes(fixture: string, change: Record<string, string>,
 }
 
 export async function recordKubernetesFixtures(): Promise<void> {
-    cluster("up");
-    const env = cluster("env");
-    const kubeconfig = /KUBECONFIG="([^"]+)"/.exec(env)![1];
-    const kubectl = path.join(/PATH="([^:"]+)/.exec(env)![1], "kubectl");
-    // The readiness gate's kubectl is the cluster's own.
-    process.env.PATH = `${path.dirname(kubectl)}:${process.env.PATH}`;
-    await allOf([
-        recordKubernetes("preview-kubernetes-switch", { activeColor: "green" }, kubeconfig, kubectl),
-        recordKubernetes("preview-kubernetes-idle-replicas", { idleReplicas: "0" }, kubeconfig, kubectl),
-    ]);
+    const c = acquireCluster();
+    try {
+        const kubectl = path.join(c.bin, "kubectl");
+        await allOf([
+            recordKubernetes("preview-kubernetes-switch", { activeColor: "green" }, c.kubeconfig, kubectl),
+            recordKubernetes("preview-kubernetes-idle-replicas", { idleReplicas: "0" }, c.kubeconfig, kubectl),
+        ]);
+    } finally {
+        releaseCluster(c);
+    }
 }
 
 async function main(): Promise<void> {

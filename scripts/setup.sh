@@ -86,7 +86,7 @@ provider_probe() {
   local real=null standin=null
   if [[ -x "$dir/pulumi-resource-$name" && ! -f "$dir/$STANDIN_MARK" ]]; then real='"cache"'
   elif [[ ! -f "$dir/$STANDIN_MARK" && -x "$user_dir/pulumi-resource-$name" && ! -f "$user_dir/$STANDIN_MARK" ]]; then real='"user"'
-  elif [[ -f "$dir/$STANDIN_MARK" ]]; then
+  elif [[ -f "$dir/$STANDIN_MARK" && "$name" != kubernetes ]]; then # kubernetes has no stand-in any more: one left installed is replaced
     if [[ "$(cat "$dir/$STANDIN_MARK")" == "$(standin_hash "$name")" ]]; then standin='"current"'; else standin='"stale"'; fi
   fi
   local build=null # only kubernetes: the real plugin's Go source is served here (build_kubernetes_plugin)
@@ -309,11 +309,12 @@ install_dynamic_provider_shim() {
 # --- Provider plugins -------------------------------------------------------------------------
 # The real plugin first: one already installed (here or in ~/.pulumi) is used as it is, else
 # `pulumi plugin install` downloads it (bounded in time). Where that fails, the kubernetes plugin
-# is built from its Go source (the module proxy serves it; cached, keyed by the module version),
-# and where that cannot be done either (no Go, the module refused, the build failed), and always
-# for docker and command, the project's own stand-in (providers/, see its README) is built and
-# installed under the same name and version, so that the same program runs. One line says which
-# plugin is in use and why.
+# is built from its Go source (the module proxy serves it; cached, keyed by the module version);
+# where that cannot be done either (no Go, the module refused, the build failed), the Kubernetes
+# flavour cannot run on this machine: CI, which runs the Kubernetes tests, fails; elsewhere one
+# line says so (the Docker flavour does not need the plugin). For docker and command, the
+# project's own stand-in (providers/, see its README) is built and installed under the same name
+# and version, so that the same program runs. One line says which plugin is in use and why.
 STANDIN_MARK=".bluegreen-standin"
 standin_hash() { # the stand-in's sources and the lockfile it is built from
   (cd "$ROOT" && cat providers/build.mjs providers/shared/*.ts "providers/$1"/*.ts package-lock.json) | sha256sum | cut -c1-16
@@ -361,19 +362,19 @@ build_kubernetes_plugin() { # build_kubernetes_plugin VERSION: 0 when built; els
   if (( took < 120 )); then took="$took s (Go's build cache had its packages)"; else took="$(( (took + 30) / 60 )) min"; fi
   step "provider kubernetes v$v: built the real plugin in $took ($(( $(stat -c %s "$kd/pulumi-resource-kubernetes") / 1000000 )) MB, cached in $kd)"
 }
-install_built_kubernetes() { # install_built_kubernetes VERSION HOME DIR: the built plugin, in place of any stand-in
+install_built_kubernetes() { # install_built_kubernetes VERSION HOME DIR: the built plugin, in place of any earlier stand-in
   local v="$1" home="$2" dir="$3" kd; kd=$(k8s_build_dir "$v")
   mkdir -p "$home" && rm -rf "$dir"
   PULUMI_HOME="$home" "$(pulumi_bin)/pulumi" plugin install resource kubernetes "$v" -f "$kd/pulumi-resource-kubernetes" >"$kd/install.log" 2>&1 \
     || die "pulumi plugin install of the real kubernetes plugin built in $kd failed (see $kd/install.log)"
   [[ -x "$dir/pulumi-resource-kubernetes" && ! -f "$dir/$STANDIN_MARK" ]] || die "the built kubernetes plugin is not in $dir after pulumi plugin install"
 }
-standin_why() { # standin_why NAME VERSION: why the real plugin is not used, for the stand-in's line
-  if [[ "$1" != kubernetes ]]; then echo "the real plugin could not be installed here"; return; fi
-  local kd; kd=$(k8s_build_dir "$2")
-  if ! command -v go >/dev/null; then echo "the real plugin could not be installed here, and there is no Go to build it"
-  elif [[ -s "$kd/build-failed" ]]; then echo "the real plugin could not be installed here, and its Go build failed: $(head -1 "$kd/build-failed"); rm -rf $kd to try again"
-  else echo "the real plugin could not be installed here"; fi
+no_kubernetes_plugin() { # no_kubernetes_plugin VERSION WHY: neither downloaded nor built; fatal in CI
+  local why="the real kubernetes plugin v$1 can be neither downloaded nor built here ($2)"
+  if [[ "${CI:-}" == "true" ]]; then
+    die "$why: CI runs the Kubernetes tests on the real plugin; let \`pulumi plugin install\` reach the plugin's download, or install Go (≥ 1.24) with a Go module proxy that serves $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODULE_VERSION"
+  fi
+  step "provider kubernetes v$1: none; $why: the Kubernetes flavour cannot run on this machine (the Docker flavour does not need it)"
 }
 setup_provider() { # setup_provider NAME NPM_PACKAGE: as the plan says (provider/NAME)
   local name="$1" v; v=$(dep_version "$2")
@@ -390,33 +391,34 @@ setup_provider() { # setup_provider NAME NPM_PACKAGE: as the plan says (provider
     install-built)
       install_built_kubernetes "$v" "$home" "$dir"
       step "provider $name v$v: the real plugin, built here before from $source (cached in $(k8s_build_dir "$v"))"; return ;;
-    standin) step "provider $name v$v: the project's stand-in (installed; $(standin_why "$name" "$v"))"; return ;;
-    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed; $(standin_why "$name" "$v"))" ;;
-    install|install-or-build|build)
-      if [[ "$way" != build ]]; then
-        local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
-        mkdir -p "$home"
-        if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
-          rm -f "$dir/$STANDIN_MARK"
-          step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
-        fi
-        local failed; failed=$(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")
-        if [[ "$way" == install ]]; then
-          step "provider $name v$v: the real plugin cannot be installed here ($failed); using the project's stand-in"
-        else
-          step "provider $name v$v: pulumi plugin install failed ($failed); building the real plugin from $source"
-        fi
+    standin) step "provider $name v$v: the project's stand-in (installed; the real plugin could not be installed here)"; return ;;
+    rebuild-standin) step "provider $name v$v: rebuilding the project's stand-in (its sources changed; the real plugin could not be installed here)" ;;
+    install|install-or-build|install-real)
+      local log="$BLUEGREEN_CACHE/plugin-install-$name.log"
+      mkdir -p "$home"
+      # A kubernetes stand-in installed by an earlier set-up: pulumi plugin install would keep it.
+      [[ "$name" == kubernetes && -f "$dir/$STANDIN_MARK" ]] && rm -rf "$dir"
+      if PULUMI_HOME="$home" timeout 60 "$(pulumi_bin)/pulumi" plugin install resource "$name" "$v" >"$log" 2>&1; then
+        rm -f "$dir/$STANDIN_MARK"
+        step "provider $name v$v: the real plugin (downloaded by pulumi plugin install)"; return
       fi
-      if [[ "$way" != install ]]; then
-        if build_kubernetes_plugin "$v"; then
-          install_built_kubernetes "$v" "$home" "$dir"
-          step "provider $name v$v: the real plugin, built from $source (installed into $home)"; return
-        fi
-        if [[ -f "$dir/$STANDIN_MARK" && "$(cat "$dir/$STANDIN_MARK")" == "$(standin_hash "$name")" ]]; then
-          step "provider $name v$v: the project's stand-in (installed and current; $(standin_why "$name" "$v"))"; return
-        fi
-        step "provider $name v$v: using the project's stand-in ($(standin_why "$name" "$v"))"
-      fi ;;
+      local failed; failed=$(grep -m1 -oiE 'error: .{0,120}' "$log" || echo "see $log")
+      case "$way" in
+        install) step "provider $name v$v: the real plugin cannot be installed here ($failed); using the project's stand-in" ;;
+        install-real)
+          local kd; kd=$(k8s_build_dir "$v")
+          if command -v go >/dev/null; then no_kubernetes_plugin "$v" "pulumi plugin install: $failed; the Go build of $source failed here before: $(head -1 "$kd/build-failed" 2>/dev/null); rm -rf $kd to try again"
+          else no_kubernetes_plugin "$v" "pulumi plugin install: $failed; no Go to build it from $source"; fi
+          return ;;
+        install-or-build)
+          step "provider $name v$v: pulumi plugin install failed ($failed); building the real plugin from $source"
+          if build_kubernetes_plugin "$v"; then
+            install_built_kubernetes "$v" "$home" "$dir"
+            step "provider $name v$v: the real plugin, built from $source (installed into $home)"; return
+          fi
+          no_kubernetes_plugin "$v" "pulumi plugin install: $failed; the Go build: $(head -1 "$(k8s_build_dir "$v")/build-failed")"
+          return ;;
+      esac ;;
     *) die "no plan for provider $name ($way)" ;;
   esac
   local want; want=$(standin_hash "$name")

@@ -89,8 +89,11 @@ export const PROVIDER_BUILD_TIME = "10-20 min on 2 cores and about 170 MB, once"
 
 /**
  * A provider plugin. The real one first: installed (the set-up's Pulumi home, or ~/.pulumi), else
- * `pulumi plugin install`, else (only where its source can be built: `pr.build`) a Go build of
- * it, cached; the project's stand-in only where none of those can be had.
+ * `pulumi plugin install`. Then, for docker and command, the project's stand-in. For kubernetes
+ * (`pr.build`: its real source is served by the Go module proxy), a Go build of the real plugin,
+ * cached; there is no stand-in: a machine that can neither download nor build it cannot run the
+ * Kubernetes flavour (the Docker flavour does not need it), and CI, which runs the Kubernetes tests,
+ * fails its set-up there (setup.sh, after trying).
  * @param {ProviderProbe} pr @param {Probes} p @returns {Decision}
  */
 function provider(pr, p) {
@@ -98,31 +101,27 @@ function provider(pr, p) {
     if (pr.real === "cache") return { piece, way: "real", why: `the real plugin v${pr.version} is installed` };
     if (pr.real === "user") return { piece, way: "link-user", why: `the real plugin v${pr.version} is in ~/.pulumi/plugins` };
     const b = pr.build ?? null;
-    const source = b ? `${b.module}@${b.version}` : "";
-    /** Why the stand-in, where the real source exists but cannot be built here. */
-    let noBuild = "";
     if (b) {
+        const source = `${b.module}@${b.version}`;
         if (b.cached) {
             return { piece, way: "install-built", why: `the real plugin v${pr.version}, built here before from ${source} (cached), installed into the set-up's Pulumi home` };
         }
+        const otherwise = p.ci
+            ? "the set-up fails if neither works (CI runs the Kubernetes tests on the real plugin)"
+            : `the Kubernetes flavour cannot run here if neither works (the Docker flavour does not need the ${pr.name} plugin)`;
         // A build that failed here is not retried on every set-up, except in CI, where the Kubernetes
         // tests must run on the real plugin wherever Go is: there it is always tried again.
         if (p.tools.go && (p.ci || !b.failed)) {
-            const build = `built from Go sources, ${source} (${PROVIDER_BUILD_TIME})`;
-            if (pr.standin) {
-                // The stand-in is installed only after `pulumi plugin install` failed here: not asked again.
-                return { piece, way: "build", go: true, why: `the real plugin v${pr.version}, ${build}, replacing the project's stand-in (pulumi plugin install failed here before); the stand-in again if the build fails` };
-            }
-            return { piece, way: "install-or-build", why: `pulumi plugin install resource ${pr.name} ${pr.version}; if that fails the real plugin ${build}; the project's stand-in if that fails too` };
+            return { piece, way: "install-or-build", why: `pulumi plugin install resource ${pr.name} ${pr.version}; if that fails the real plugin built from Go sources, ${source} (${PROVIDER_BUILD_TIME}); ${otherwise}` };
         }
-        noBuild = p.tools.go
+        const noBuild = p.tools.go
             ? `the Go build of ${source} failed here before (${b.failed}); it is tried again in CI, or after \`rm -rf\` of its cache folder`
             : `no Go to build the real plugin from ${source}`;
+        return { piece, way: "install-real", why: `pulumi plugin install resource ${pr.name} ${pr.version} (${noBuild}); ${otherwise}` };
     }
-    const also = noBuild ? `; ${noBuild}` : "";
-    if (pr.standin === "current") return { piece, way: "standin", why: `the project's stand-in, installed and current (the real plugin could not be installed here${also})` };
-    if (pr.standin === "stale") return { piece, way: "rebuild-standin", why: `the project's stand-in, rebuilt: its sources changed${also}` };
-    return { piece, way: "install", why: `pulumi plugin install resource ${pr.name} ${pr.version}; the project's stand-in if that fails${also}` };
+    if (pr.standin === "current") return { piece, way: "standin", why: "the project's stand-in, installed and current (the real plugin could not be installed here)" };
+    if (pr.standin === "stale") return { piece, way: "rebuild-standin", why: "the project's stand-in, rebuilt: its sources changed" };
+    return { piece, way: "install", why: `pulumi plugin install resource ${pr.name} ${pr.version}; the project's stand-in if that fails` };
 }
 
 /**

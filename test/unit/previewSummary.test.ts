@@ -159,19 +159,33 @@ describe("summarizePreview, on real `pulumi preview --json --show-sames` output 
         );
     });
 
-    // What the summary says today of a Kubernetes switch: it does not see it ("Traffic: unchanged",
-    // the Services' selectors and the readiness gate listed as other changes). Making it say
-    // "Traffic: blue → green (…)" is issue 27's ("The preview shows the switch"); this test holds
-    // today's text so that the change shows here when that issue lands.
-    it("a Kubernetes switch: today the summary lists the two selectors and the gate, and calls traffic unchanged (issue 27)", () => {
+    it("a Kubernetes switch: traffic from blue to green with both images, the gate and the selectors as the switch (issue 27)", () => {
         const s = summarizePreview(clone(kubeSwitchPreview));
-        expect(s.traffic).toEqual({});
-        expect([...s.otherChanges].sort()).toEqual([
-            `update bluegreen:kubernetes:DeploymentReadyGate ${PREFIX}-gate (deployment, activeColor)`,
+        expect(s.traffic).toEqual({ from: "blue", to: "green", fromImage: "bluegreen/demo:1.0.0", toImage: "bluegreen/demo:2.0.0" });
+        expect(s.otherChanges).toEqual([]);
+        expect(s.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+        // What the summary read it from, in the recording: the gate's color and the Services' selectors.
+        const changed = (kubeSwitchPreview as unknown as Fixture).steps.filter((st) => st.op !== "same");
+        expect(changed.map((st) => `${st.op} ${typeOf(st)} ${st.urn.split("::").pop()}`).sort()).toEqual([
+            `update bluegreen:kubernetes:DeploymentReadyGate ${PREFIX}-gate`,
             `update kubernetes:core/v1:Service ${PREFIX}-preview`,
             `update kubernetes:core/v1:Service ${PREFIX}-production`,
         ]);
-        expect(s.text).toBe(`Traffic: unchanged; other changes: ${s.otherChanges.join("; ")}`);
+    });
+
+    it("a Kubernetes switch in a stack of several services names the one that moves", () => {
+        const p = JSON.parse(JSON.stringify(kubeSwitchPreview).replaceAll(PREFIX, "api")) as PreviewJson;
+        p.steps!.push({ op: "same", urn: `urn:pulumi:${STACK}::bluegreen::bluegreen:kubernetes:BlueGreenService::web` });
+        expect(summarizePreview(p).text).toBe("Traffic: api blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
+    });
+
+    it("a Kubernetes switch that also changes a Service's type lists that Service as another change", () => {
+        const p = clone(kubeSwitchPreview);
+        const live = p.steps!.find((st) => st.urn.endsWith(`::${PREFIX}-production`))!;
+        live.detailedDiff = { ...live.detailedDiff, "spec.type": { kind: "update" } };
+        expect(summarizePreview(p).text).toBe(
+            `Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); other changes: update kubernetes:core/v1:Service ${PREFIX}-production`,
+        );
     });
 
     it("a Kubernetes idleReplicas change: the idle color's Deployment, traffic unchanged", () => {

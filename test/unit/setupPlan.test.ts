@@ -46,7 +46,7 @@ function buildHost(): Probes {
         yamlHost: { version: "1.25.0", installed: false, cached: false },
         providers: [
             { name: "docker", version: "5.2.0", real: null, standin: null },
-            { name: "kubernetes", version: "4.34.2", real: null, standin: "stale", build: k8sBuild() },
+            { name: "kubernetes", version: "4.34.2", real: null, standin: null, build: k8sBuild() },
         ],
         images: { ...p.images, pull: "failed", pullDetail: "dial tcp: lookup registry: no such host" },
     };
@@ -91,7 +91,7 @@ describe("the set-up's plan, a pure function of the probes", () => {
         ["BLUEGREEN_IMAGES=online replaces present images by the official ones",
             laptop, { "images.present": { nginx: true, traefik: true, demo: true }, "flags.images": "online" }, { "images/nginx": "pull", "images/traefik": "pull", "images/demo": "dockerfile" }],
         ["a cold Debian build host as root without a registry builds everything offline",
-            buildHost, {}, { docker: "start-dockerd", pulumi: "build", "provider/docker": "install", "provider/kubernetes": "build", "images/nginx": "offline", "images/traefik": "offline", "images/demo": "offline", registry: "install" }],
+            buildHost, {}, { docker: "start-dockerd", pulumi: "build", "provider/docker": "install", "provider/kubernetes": "install-or-build", "images/nginx": "offline", "images/traefik": "offline", "images/demo": "offline", registry: "install" }],
         ["without dockerd installed, --install-docker installs docker.io",
             buildHost, { "tools.dockerd": false }, { docker: "install-dockerd" }],
         ["BLUEGREEN_IMAGES=offline builds offline even where a registry answers",
@@ -102,27 +102,23 @@ describe("the set-up's plan, a pure function of the probes", () => {
             buildHost, { "providers": [{ name: "docker", version: "5.2.0", real: null, standin: "current" }] }, { "provider/docker": "standin" }],
         ["the real plugin installed in the set-up's plugin folder wins",
             buildHost, { "providers": [{ name: "docker", version: "5.2.0", real: "cache", standin: null }] }, { "provider/docker": "real" }],
-        // The kubernetes plugin: installed real one, then pulumi plugin install, then the Go build, then the stand-in.
+        // The kubernetes plugin: installed real one, then pulumi plugin install, then the Go build; no stand-in.
         ["kubernetes: an installed real plugin wins over a build",
             buildHost, k8s({ real: "cache" }), { "provider/kubernetes": "real" }],
         ["kubernetes: a real plugin in ~/.pulumi wins over a build",
             buildHost, k8s({ real: "user" }), { "provider/kubernetes": "link-user" }],
         ["kubernetes: nothing installed, Go present: pulumi plugin install, then the Go build",
             buildHost, k8s({}), { "provider/kubernetes": "install-or-build" }],
-        ["kubernetes: the stand-in installed (the download failed here), Go present: the Go build replaces it",
-            buildHost, k8s({ standin: "current" }), { "provider/kubernetes": "build" }],
         ["kubernetes: a build cached here is installed, Go or not",
-            laptop, k8s({ standin: "current", build: k8sBuild({ cached: true }) }), { "provider/kubernetes": "install-built" }],
-        ["kubernetes: no Go, stand-in current: kept",
-            laptop, k8s({ standin: "current" }), { "provider/kubernetes": "standin" }],
-        ["kubernetes: no Go, nothing installed: pulumi plugin install, else the stand-in",
-            laptop, k8s({}), { "provider/kubernetes": "install" }],
-        ["kubernetes: the build failed here before, outside CI: the stand-in is kept, the build not retried",
-            buildHost, k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) }), { "provider/kubernetes": "standin" }],
+            laptop, k8s({ build: k8sBuild({ cached: true }) }), { "provider/kubernetes": "install-built" }],
+        ["kubernetes: no Go: pulumi plugin install alone",
+            laptop, k8s({}), { "provider/kubernetes": "install-real" }],
+        ["kubernetes: the build failed here before, outside CI: pulumi plugin install alone, the build not retried",
+            buildHost, k8s({ build: k8sBuild({ failed: "go build failed: x" }) }), { "provider/kubernetes": "install-real" }],
         ["kubernetes: the build failed here before, in CI with Go: the build is tried again",
-            buildHost, { ci: true, ...k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) }) }, { "provider/kubernetes": "build" }],
-        ["kubernetes: in CI with Go, a current stand-in is not kept",
-            buildHost, { ci: true, ...k8s({ standin: "current" }) }, { "provider/kubernetes": "build" }],
+            buildHost, { ci: true, ...k8s({ build: k8sBuild({ failed: "go build failed: x" }) }) }, { "provider/kubernetes": "install-or-build" }],
+        ["kubernetes: a stand-in left by an earlier set-up counts for nothing (setup.sh probes none): install or build",
+            buildHost, k8s({ standin: "current" }), { "provider/kubernetes": "install-or-build" }],
         ["docker and command have no source to build: their stand-in is kept, Go or not",
             buildHost, { ci: true, providers: [{ name: "docker", version: "5.2.0", real: null, standin: "current", build: null }, { name: "command", version: "1.2.1", real: null, standin: "current" }] },
             { "provider/docker": "standin", "provider/command": "standin" }],
@@ -212,15 +208,18 @@ describe("the set-up's plan, a pure function of the probes", () => {
         for (const d of plan(p) as Decision[]) expectNoRootNoGo(d);
     });
 
-    it("the kubernetes plugin's lines say what is built, how long it takes, and why the stand-in", () => {
-        expect(line(byPiece(withProbes(buildHost(), k8s({ standin: "current" })), "provider/kubernetes"))).toBe(
-            "provider/kubernetes: build [needs Go] (the real plugin v4.34.2, built from Go sources, " +
-                "github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199 (10-20 min on 2 cores and about 170 MB, once), " +
-                "replacing the project's stand-in (pulumi plugin install failed here before); the stand-in again if the build fails)",
+    it("the kubernetes plugin's lines say what is built, how long it takes, and what happens where neither way works", () => {
+        expect(line(byPiece(withProbes(buildHost(), k8s({})), "provider/kubernetes"))).toBe(
+            "provider/kubernetes: install-or-build (pulumi plugin install resource kubernetes 4.34.2; if that fails the real plugin built from Go sources, " +
+                "github.com/pulumi/pulumi-kubernetes/provider/v4@v4.0.0-20260115033456-f47bc2d6f199 (10-20 min on 2 cores and about 170 MB, once); " +
+                "the Kubernetes flavour cannot run here if neither works (the Docker flavour does not need the kubernetes plugin))",
         );
-        expect(byPiece(withProbes(laptop(), k8s({ standin: "current" })), "provider/kubernetes").why).toMatch(/no Go to build the real plugin from github\.com\/pulumi\/pulumi-kubernetes\/provider\/v4@/);
-        expect(byPiece(withProbes(buildHost(), k8s({ standin: "current", build: k8sBuild({ failed: "go build failed: x" }) })), "provider/kubernetes").why)
+        expect(byPiece(withProbes(buildHost(), { ci: true, ...k8s({}) }), "provider/kubernetes").why)
+            .toMatch(/; the set-up fails if neither works \(CI runs the Kubernetes tests on the real plugin\)$/);
+        expect(byPiece(withProbes(laptop(), k8s({})), "provider/kubernetes").why).toMatch(/no Go to build the real plugin from github\.com\/pulumi\/pulumi-kubernetes\/provider\/v4@/);
+        expect(byPiece(withProbes(buildHost(), k8s({ build: k8sBuild({ failed: "go build failed: x" }) })), "provider/kubernetes").why)
             .toMatch(/the Go build of .* failed here before \(go build failed: x\); it is tried again in CI/);
+        for (const p of [withProbes(buildHost(), k8s({})), withProbes(laptop(), k8s({}))]) expect(plan(p).map((d: Decision) => d.way)).not.toContain("standin");
         // Installing a cached build needs no Go; the download-then-build way needs Go only if the download fails.
         expectNoRootNoGo(byPiece(withProbes(laptop(), k8s({ build: k8sBuild({ cached: true }) })), "provider/kubernetes"));
         expectNoRootNoGo(byPiece(withProbes(buildHost(), k8s({})), "provider/kubernetes"));
