@@ -90,7 +90,9 @@ describe("examples/two-services: the package in another team's program", () => {
         const plugins = JSON.parse(shop.run("pulumi", ["plugin", "ls", "--json"])) as { name: string; version: string }[];
         expect(plugins.filter((p) => p.name === "bluegreen").map((p) => p.version)).toEqual([PACKAGE_VERSION]);
         const installed = path.join(shop.home, "plugins", `resource-bluegreen-v${PACKAGE_VERSION}`);
-        expect(fs.readdirSync(installed).sort()).toEqual(["pulumi-resource-bluegreen", "pulumi-resource-bluegreen.js"]);
+        expect(fs.readdirSync(installed).sort()).toEqual([
+            "pulumi-resource-bluegreen", "pulumi-resource-bluegreen-components.js", "pulumi-resource-bluegreen-kube.js", "pulumi-resource-bluegreen.js",
+        ]);
     });
 
     it("web on api's host port: up fails naming both services and the arg, and nothing is created", async () => {
