@@ -39,6 +39,11 @@ const MOVE_MARGIN_S = 15;
  */
 const README_RESETS_PER_SWITCH = 8;
 const keepAliveResets: number[] = [];
+/** README, Kubernetes, "Switch time": over FLIPS flips at FLIP_RATE requests/s, p50s at most these. */
+const FLIPS = 10;
+const FLIP_RATE = 200;
+const README_FIRST_NEW_P50_MS = 3000;
+const README_COMMAND_P50_MS = 4000;
 /** Each switch under load: the command's time and command start → first answer of the new color. */
 const switchTimes: { label: string; upMs: number; firstNewColorMs: number }[] = [];
 let stack: Stack;
@@ -333,6 +338,55 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         if (pods === "real") expect(await colorsOf(url)).toEqual(["blue"]);
     });
 
+    it(`a switch in seconds: ${FLIPS} flips at ${FLIP_RATE} requests/s, command start → first answer of the new color ≤ ${README_FIRST_NEW_P50_MS} ms p50, the command ≤ ${README_COMMAND_P50_MS} ms p50, 0 failed`, async (ctx) => {
+        needsRealPods(ctx);
+        const load = new LoadGenerator(url, FLIP_RATE);
+        load.run();
+        const flips: { to: string; upMs: number; firstNewColorMs: number; lastOldSelectorMs: number }[] = [];
+        let report: LoadReport;
+        try {
+            await sleep(1000);
+            let to = "green";
+            for (let i = 0; i < FLIPS; i++) {
+                // From a steady state: the color about to go live has finished its restart from the
+                // previous switch (a switch waits for its target to be fully rolled out).
+                const target = to;
+                await until(() => {
+                    const d = deployment(target);
+                    return d.status.observedGeneration === d.metadata.generation && d.status.replicas === d.spec.replicas
+                        && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas;
+                }, 120_000, `${target}'s rollout`);
+                await set({ activeColor: to });
+                const from = to === "green" ? "blue" : "green";
+                const watch = watchSelector(load, from);
+                const started = load.now();
+                await up();
+                const upMs = load.now() - started;
+                await sleep(1500);
+                const lastOld = await watch.stop();
+                const samples = load.snapshot();
+                const first = Math.min(...samples.filter((x) => x.status === 200 && x.color === to && x.at > started).map((x) => x.at));
+                const early = samples.filter((x) => x.color === to && x.at > started && x.at - x.ms < lastOld);
+                expect(early, `flip ${i + 1}: answers from ${to} to requests sent before the selector moved`).toEqual([]);
+                flips.push({ to, upMs, firstNewColorMs: first - started, lastOldSelectorMs: lastOld - started });
+                to = from;
+            }
+        } finally {
+            report = await load.stop();
+        }
+        const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        figures.switchInSeconds = {
+            flips, sent: report.sent, failed: report.failed, rawResets: report.resets.raw,
+            p50: { firstNewColorMs: p50(flips.map((f) => f.firstNewColorMs)), upMs: p50(flips.map((f) => f.upMs)) },
+        };
+        expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(flips.length).toBe(FLIPS);
+        expect(p50(flips.map((f) => f.firstNewColorMs))).toBeLessThanOrEqual(README_FIRST_NEW_P50_MS);
+        expect(p50(flips.map((f) => f.upMs))).toBeLessThanOrEqual(README_COMMAND_P50_MS);
+        expect(service("production").spec.selector.color).toBe("blue");
+    });
+
     it("a green that cannot become ready: the switch fails within the health deadline and the selector stays on blue", async () => {
         // With real pods: green's readiness probe fails (its health path answers 503), so its
         // Deployment never completes the rollout of that change. With KWOK (pods are Ready
@@ -610,6 +664,22 @@ describe.skipIf(missing)("two services of a team's program (examples/two-service
         // api's green went live untouched (api's blue, now idle, restarts: every client moves).
         expect(workload("api", "green").pods).toEqual(apiGreenPods);
         if (pods === "real") expect(await colorsOf(r.outputs.apiUrl.value)).toEqual(["green"]);
+    });
+
+    it("web (autoscaled, podDisruptionBudget): a PodDisruptionBudget per color, and replicas an autoscaler set are kept by the next up", async () => {
+        const pdbs = json("get", "poddisruptionbudgets", "-n", shopNs).items.filter((p: any) => p.metadata.name.startsWith("web-"));
+        expect(pdbs.map((p: any) => ({ maxUnavailable: p.spec.maxUnavailable, selector: p.spec.selector.matchLabels }))
+            .sort((a: any, b: any) => a.selector.color.localeCompare(b.selector.color))).toEqual([
+            { maxUnavailable: 1, selector: { app: "web", color: "blue" } }, { maxUnavailable: 1, selector: { app: "web", color: "green" } },
+        ]);
+        const webBlue = () => json("get", "deployments", "-n", shopNs, "-l", "app=web,color=blue").items[0];
+        // What a HorizontalPodAutoscaler does: set the Deployment's replicas.
+        kubectl("scale", "deployment", webBlue().metadata.name, "-n", shopNs, "--replicas=3");
+        const pre = await shopStack!.preview({ diff: true });
+        expect(pre.stdout).not.toMatch(/web-/);
+        const r = await shopStack!.up({ onOutput: () => undefined });
+        expect(r.summary.result).toBe("succeeded");
+        expect(webBlue().spec.replicas).toBe(3);
     });
 
     it("destroy leaves nothing of either service in the namespace", async () => {
