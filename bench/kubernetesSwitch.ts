@@ -38,9 +38,10 @@ export interface KubernetesSwitchRow {
     rawKeepAliveResets: number;
 }
 
-async function pulumi(args: string[], stack: string): Promise<number> {
+/** Runs `pulumi <args>` on `stack` (undefined: `args` name it, as `stack init` does). */
+async function pulumi(args: string[], stack: string | undefined): Promise<number> {
     const t = Date.now();
-    await run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, maxBuffer: 64 << 20 })
+    await run("pulumi", [...args, ...(stack ? ["--stack", stack] : []), "--non-interactive"], { cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, maxBuffer: 64 << 20 })
         .catch((e) => { throw new Error(`pulumi ${args.join(" ")} failed: ${e.stdout}\n${e.stderr}`); });
     return Date.now() - t;
 }
@@ -64,7 +65,7 @@ export async function measureKubernetesSwitch(id: string): Promise<KubernetesSwi
     execFileSync(kubectl, ["--kubeconfig", kubeconfig, "create", "namespace", ns]);
     const set = (k: string, v: string) => pulumi(["config", "set", k.includes(":") ? k : `bluegreen:${k}`, v], stack);
     try {
-        await pulumi(["stack", "init", stack], stack).catch(() => pulumi(["stack", "select", stack], stack));
+        await pulumi(["stack", "init", stack], undefined);
         for (const [k, v] of Object.entries({
             platform: "kubernetes", namespace: ns, activeColor: "blue", serviceType: "NodePort",
             blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0", blueReplicas: "2", greenReplicas: "2",
@@ -110,8 +111,9 @@ export async function measureKubernetesSwitch(id: string): Promise<KubernetesSwi
         };
     } finally {
         await pulumi(["destroy", "--yes", "--skip-preview"], stack).catch((e) => console.error(String(e)));
-        await pulumi(["stack", "rm", "--yes", "--force", stack], stack).catch(() => undefined);
+        await pulumi(["stack", "rm", "--yes", "--force", stack], undefined).catch(() => undefined);
         fs.rmSync(path.join(ROOT, `Pulumi.${stack}.yaml`), { force: true });
+        await run(kubectl, ["--kubeconfig", kubeconfig, "delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
         cluster("down");
     }
 }
