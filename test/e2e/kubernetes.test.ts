@@ -145,7 +145,10 @@ async function underLoad(label: string, action: (load?: LoadGenerator) => Promis
         const firstTo = answers && answers.to !== answers.from
             ? Math.min(...report.samples.filter((x) => x.status === 200 && x.color === answers.to && x.at > started).map((x) => x.at)) - started : undefined;
         figures[label] = { sent: report.sent, failed: report.failed, rawResets: report.resets.raw, colors: countColors(report), upMs: ended - started, firstNewColorMs: firstTo };
-        if (firstTo !== undefined) switchTimes.push({ label, upMs: ended - started, firstNewColorMs: firstTo });
+        if (firstTo !== undefined) {
+            switchTimes.push({ label, upMs: ended - started, firstNewColorMs: firstTo });
+            keepAliveResets.push(report.resets.raw); // issue 25: the never-retrying client's resets, per switch
+        }
         // A browser-like client (fresh connection, or keep-alive with the one retry RFC 9112 allows) never fails.
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
@@ -259,6 +262,7 @@ afterAll(async () => {
     } finally {
         fs.rmSync(path.join(ROOT, `Pulumi.${id}.yaml`), { force: true });
         cluster("down");
+        figures.switchTimes = switchTimes;
         console.log(`figures (pods: ${pods}):`, JSON.stringify(figures, null, 2));
     }
 });
