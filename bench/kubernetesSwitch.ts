@@ -77,7 +77,10 @@ export async function measureKubernetesSwitch(id: string): Promise<KubernetesSwi
             for (const end = Date.now() + 120_000; Date.now() < end; await sleep(500)) {
                 const out = (await run(kubectl, ["--kubeconfig", kubeconfig, "get", "deployments", "-n", ns, "-o", "json"])).stdout;
                 const d = JSON.parse(out).items.find((x: any) => x.metadata.labels?.color === color);
-                if (d && d.status.observedGeneration === d.metadata.generation && [d.status.replicas, d.status.updatedReplicas, d.status.readyReplicas].every((n) => n === d.spec.replicas)) return;
+                const pods = JSON.parse((await run(kubectl, ["--kubeconfig", kubeconfig, "get", "pods", "-n", ns, "-l", `color=${color}`, "-o", "json"])).stdout).items;
+                // No old pod still draining either: it would answer its kept-alive clients.
+                if (d && d.status.observedGeneration === d.metadata.generation && [d.status.replicas, d.status.updatedReplicas, d.status.readyReplicas].every((n) => n === d.spec.replicas)
+                    && pods.every((p: any) => !p.metadata.deletionTimestamp)) return;
             }
             throw new Error(`${color}'s rollout did not settle in 120 s`);
         };

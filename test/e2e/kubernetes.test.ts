@@ -357,8 +357,10 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
                 const target = to;
                 await until(() => {
                     const d = deployment(target);
+                    // No old pod still draining either: it would answer its kept-alive clients.
                     return d.status.observedGeneration === d.metadata.generation && d.status.replicas === d.spec.replicas
-                        && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas;
+                        && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas
+                        && json("get", "pods", "-n", namespace, "-l", `color=${target}`).items.every((p: any) => !p.metadata.deletionTimestamp);
                 }, 120_000, `${target}'s rollout`);
                 await set({ activeColor: to });
                 const from = to === "green" ? "blue" : "green";
@@ -679,9 +681,10 @@ describe.skipIf(missing)("two services of a team's program (examples/two-service
         const webBlue = () => json("get", "deployments", "-n", shopNs, "-l", "app=web,color=blue").items[0];
         // What a HorizontalPodAutoscaler does: set the Deployment's replicas.
         kubectl("scale", "deployment", webBlue().metadata.name, "-n", shopNs, "--replicas=3");
-        const pre = await shopStack!.preview({ diff: true });
-        expect(pre.stdout).not.toMatch(/web-/);
-        const r = await shopStack!.up({ onOutput: () => undefined });
+        // Read back from the cluster (refresh), as a change made outside Pulumi is seen.
+        const pre = await shopStack!.preview({ diff: true, refresh: true });
+        expect(pre.stdout).not.toMatch(/web-blue[^\n]*(updat|replac)/);
+        const r = await shopStack!.up({ onOutput: () => undefined, refresh: true });
         expect(r.summary.result).toBe("succeeded");
         expect(webBlue().spec.replicas).toBe(3);
     });
