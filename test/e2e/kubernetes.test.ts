@@ -94,9 +94,19 @@ function colorsBehind(role: "production" | "preview"): string[] {
  * restarts after each switch: its endpoints are asserted once that restart has settled.
  */
 async function previewSettles(expected: string[]): Promise<void> {
-    const end = Date.now() + 90_000;
-    while (JSON.stringify(colorsBehind("preview")) !== JSON.stringify(expected) && Date.now() < end) await sleep(500);
+    const end = Date.now() + 120_000;
+    const color = service("preview").spec.selector.color;
+    // The restart may begin just after `up` returns: wait for the rollout to be over, then look.
+    while (!(rolledOut(color) && JSON.stringify(colorsBehind("preview")) === JSON.stringify(expected)) && Date.now() < end) await sleep(500);
     expect(colorsBehind("preview")).toEqual(expected);
+}
+
+/** A color's Deployment fully rolled out, and no old pod of it still draining (it would answer its kept-alive clients). */
+function rolledOut(color: string): boolean {
+    const d = deployment(color);
+    return d.status.observedGeneration === d.metadata.generation && (d.status.replicas ?? 0) === d.spec.replicas
+        && (d.status.updatedReplicas ?? 0) === d.spec.replicas && (d.status.readyReplicas ?? 0) === d.spec.replicas
+        && json("get", "pods", "-n", namespace, "-l", `color=${color}`).items.every((p: any) => !p.metadata.deletionTimestamp);
 }
 
 function deployment(color: string): any {
@@ -355,13 +365,7 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
                 // From a steady state: the color about to go live has finished its restart from the
                 // previous switch (a switch waits for its target to be fully rolled out).
                 const target = to;
-                await until(() => {
-                    const d = deployment(target);
-                    // No old pod still draining either: it would answer its kept-alive clients.
-                    return d.status.observedGeneration === d.metadata.generation && d.status.replicas === d.spec.replicas
-                        && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas
-                        && json("get", "pods", "-n", namespace, "-l", `color=${target}`).items.every((p: any) => !p.metadata.deletionTimestamp);
-                }, 120_000, `${target}'s rollout`);
+                await until(() => rolledOut(target), 120_000, `${target}'s rollout`);
                 await set({ activeColor: to });
                 const from = to === "green" ? "blue" : "green";
                 const watch = watchSelector(load, from);
