@@ -17,6 +17,7 @@ import { LoadGenerator, Sample } from "../test/helpers/load";
 import { ProgramStack, dockerCli, freePort } from "../test/helpers/programStack";
 import { ROOT, pulumiEnv, runId } from "../test/helpers/toolchain";
 import { FastPathResults, fastPathMarkdown, measureFastPath } from "./fastPath";
+import { kubernetesRow } from "./kubernetesSwitch";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5); // blue → green → blue, each
 const RATE = Number(process.env.BENCH_RATE ?? 300); // requests/s in all, three streams of RATE/3
@@ -218,6 +219,8 @@ async function main() {
     const env = pulumiEnv();
     Object.assign(process.env, env);
     const id = runId("bgbench");
+    // BENCH_ONLY=kubernetes: only the Kubernetes switch row (bench/kubernetesSwitch.ts).
+    if (process.env.BENCH_ONLY === "kubernetes") return console.log((await kubernetesRow(id)).markdown);
     // BENCH_ONLY=fastpath: only the zero-touch, fast-switch and floor rows (bench/fastPath.ts).
     if (process.env.BENCH_ONLY === "fastpath") {
         const fast = await measureFastPath(id);
@@ -351,14 +354,16 @@ async function main() {
     let fastPath: FastPathResults | undefined;
     if (process.env.BENCH_ONLY !== "seeds") fastPath = await measureFastPath(id);
 
+    const k8s = process.env.BENCH_ONLY !== "seeds" ? await kubernetesRow(id) : undefined;
     const machine = machineFacts();
-    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyOverhead, fastPath };
+    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyOverhead, fastPath, kubernetes: k8s?.result };
     const dir = path.join(ROOT, "bench/results");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
-    fs.writeFileSync(path.join(dir, "latest.md"), markdown(out) + (fastPath ? "\n" + fastPathMarkdown(fastPath) : ""));
+    fs.writeFileSync(path.join(dir, "latest.md"), markdown(out) + (fastPath ? "\n" + fastPathMarkdown(fastPath) : "") + (k8s ? "\n" + k8s.markdown : ""));
     console.log(markdown(out));
     if (fastPath) console.log(fastPathMarkdown(fastPath));
+    if (k8s) console.log(k8s.markdown);
 }
 
 /** The machine and the versions a run measured. */

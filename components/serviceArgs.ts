@@ -8,6 +8,7 @@
  * by the component once they are known (components/inputs.ts).
  */
 import type { Input } from "@pulumi/pulumi";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { isIPv4, isIPv6 } from "node:net";
 import {
     COLORS, Color, DNS_LABEL, DNS_NAME, ENV_NAME, HEALTH_PATH, HealthSettings, IMAGE_REF, PROXY_KINDS, ProxyKind, QUANTITY,
@@ -85,10 +86,40 @@ export interface DockerServiceArgs extends ServiceArgsBase {
     labels?: Record<string, string>;
 }
 
+/**
+ * Pod-level fields of one color, passed through to its Deployment's pod template. Each unset
+ * field keeps the component's default; the API server checks what is passed (a field it refuses
+ * fails `up` with its message, naming the color's Deployment).
+ */
+export interface KubernetesPodArgs {
+    /** The pod's security context. Default `{ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }`; `{}` for an image that runs as root. */
+    securityContext?: Input<k8sInput.core.v1.PodSecurityContext>;
+    /** The app container's security context. Default `{ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } }`. */
+    containerSecurityContext?: Input<k8sInput.core.v1.SecurityContext>;
+    /** Service account of the pods. Default: the namespace's `default`. */
+    serviceAccountName?: Input<string>;
+    /** Default: GET `healthPath` every 2 s, timeout 2 s, 2 failures. The readiness gate waits for it. */
+    readinessProbe?: Input<k8sInput.core.v1.Probe>;
+    /** Default: GET `healthPath` every 2 s, timeout 2 s, after 5 s, 5 failures; `null` for none. */
+    livenessProbe?: Input<k8sInput.core.v1.Probe> | null;
+    /** Default: none. */
+    startupProbe?: Input<k8sInput.core.v1.Probe>;
+    /** Env from Secrets or ConfigMaps, after the color's own `env` Secret (a name in both: this one wins). */
+    envFrom?: Input<Input<k8sInput.core.v1.EnvFromSource>[]>;
+}
+
 /** Per-color Kubernetes settings beside `ColorArgs`. */
 export interface KubernetesColorArgs extends ColorArgs {
     /** Requests and limits of the color's containers. */
     resources?: ResourceSettings;
+    /** Pod-level fields (security contexts, service account, probes, env from Secrets/ConfigMaps). */
+    pod?: KubernetesPodArgs;
+}
+
+/** A PodDisruptionBudget per color: exactly one of the two, a count or a percentage such as "50%". */
+export interface PodDisruptionBudgetArgs {
+    minAvailable?: number | string;
+    maxUnavailable?: number | string;
 }
 
 /** Arguments of `kubernetes.BlueGreenService`. */
@@ -106,8 +137,10 @@ export interface KubernetesServiceArgs extends Omit<ServiceArgsBase, "colors"> {
     app?: string;
     /** The live and the preview Service. */
     service?: {
-        /** Type of both Services. Default `ClusterIP`. */
+        /** Type of the live Service (`url`). Default `ClusterIP`. */
         type?: ServiceType;
+        /** Type of the preview Service (`previewUrl`). Default `ClusterIP`: the candidate is not published by default. */
+        previewType?: ServiceType;
         /** Port of the live Service. Default 8080. */
         port?: number;
         /** Port of the preview Service. Default 8081. */
@@ -117,6 +150,14 @@ export interface KubernetesServiceArgs extends Omit<ServiceArgsBase, "colors"> {
     };
     /** Replicas of the idle color after a switch: `full` keeps its own count, or 0–20. Default `full`. */
     idleReplicas?: number | "full";
+    /**
+     * Leave the replica counts to a HorizontalPodAutoscaler (one per color, the user's, targeting
+     * the Deployment names `blueDeploymentName`/`greenDeploymentName`): `colors.<color>.replicas` is
+     * set on create only and `spec.replicas` is then ignored (`ignoreChanges`). Needs `idleReplicas: "full"`. Default false.
+     */
+    autoscaled?: boolean;
+    /** A PodDisruptionBudget for each color's pods. Default: none. */
+    podDisruptionBudget?: PodDisruptionBudgetArgs;
 }
 
 /** A bad argument; the message names the service, the arg path, the value and what is allowed. */
@@ -320,10 +361,80 @@ export function validateDockerServiceArgs(name: string, args: DockerServiceArgs)
 
 export interface KubernetesServiceSpec extends ServiceSpecBase {
     resources: Record<Color, ResourceSettings>;
+    pods: Record<Color, KubernetesPodArgs>;
     namespace: Input<string>;
     app: string;
-    service: { type: ServiceType; port: number; previewPort: number; nodeAddress: string };
+    service: { type: ServiceType; previewType: ServiceType; port: number; previewPort: number; nodeAddress: string };
     idleReplicas: number | "full";
+    autoscaled: boolean;
+    podDisruptionBudget?: PodDisruptionBudgetArgs;
+}
+
+const POD_FIELDS = ["securityContext", "containerSecurityContext", "serviceAccountName", "readinessProbe", "livenessProbe", "startupProbe", "envFrom"] as const;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+
+/** The plain parts of a color's `pod` args: field names, the service account name, probe paths, envFrom references. */
+function checkPod(c: Checker, path: string, value: unknown): KubernetesPodArgs {
+    if (value === undefined) return {};
+    if (!isPlainObject(value)) c.fail(path, value, `a map of ${POD_FIELDS.map((f) => `\`${f}\``).join(", ")}`);
+    for (const k of Object.keys(value)) if (!(POD_FIELDS as readonly string[]).includes(k)) c.fail(`${path}.${k}`, k, `one of ${POD_FIELDS.map((f) => `"${f}"`).join(", ")}`);
+    const sa = value.serviceAccountName;
+    if (sa !== undefined && typeof sa !== "object" && (typeof sa !== "string" || !DNS_SUBDOMAIN.test(sa))) {
+        c.fail(`${path}.serviceAccountName`, sa, "a service account name (lower-case letters, digits, - and ., at most 253)");
+    }
+    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"] as const) {
+        const p = value[probe];
+        if (p === undefined || (p === null && probe === "livenessProbe")) continue;
+        if (!isPlainObject(p)) {
+            if (p === null || typeof p !== "object") c.fail(`${path}.${probe}`, p, probe === "livenessProbe" ? "a probe (httpGet, tcpSocket, exec or grpc) or null" : "a probe (httpGet, tcpSocket, exec or grpc)");
+            continue; // an Output: the API server checks it
+        }
+        const get = p.httpGet;
+        if (isPlainObject(get) && typeof get.path === "string") c.healthPath(`${path}.${probe}.httpGet.path`, get.path, "");
+    }
+    const envFrom = value.envFrom;
+    if (Array.isArray(envFrom)) {
+        envFrom.forEach((e, i) => {
+            if (!isPlainObject(e)) return;
+            const ref = (e.secretRef ?? e.configMapRef) as unknown;
+            if (!isPlainObject(ref) || (e.secretRef !== undefined && e.configMapRef !== undefined)) {
+                c.fail(`${path}.envFrom[${i}]`, e, "a map with one of `secretRef` or `configMapRef` ({ name })");
+            }
+            if (typeof ref.name === "string" && !DNS_SUBDOMAIN.test(ref.name)) c.fail(`${path}.envFrom[${i}].${e.secretRef ? "secretRef" : "configMapRef"}.name`, ref.name, "a Secret or ConfigMap name (lower-case letters, digits, - and ., at most 253)");
+        });
+    } else if (envFrom !== undefined && (envFrom === null || typeof envFrom !== "object")) c.fail(`${path}.envFrom`, envFrom, "a list of `{ secretRef: { name } }` or `{ configMapRef: { name } }`");
+    return value as KubernetesPodArgs;
+}
+
+function checkBudget(c: Checker, value: unknown): PodDisruptionBudgetArgs | undefined {
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value)) c.fail("podDisruptionBudget", value, "a map with one of `minAvailable` or `maxUnavailable`");
+    const keys = Object.keys(value);
+    if (keys.length !== 1 || (keys[0] !== "minAvailable" && keys[0] !== "maxUnavailable")) c.fail("podDisruptionBudget", value, "a map with one of `minAvailable` or `maxUnavailable`");
+    const v = value[keys[0]];
+    const ok = (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 20) || (typeof v === "string" && /^(100|[1-9]?[0-9])%$/.test(v));
+    if (!ok) c.fail(`podDisruptionBudget.${keys[0]}`, v, "a count 0–20 or a percentage such as \"50%\"");
+    return { [keys[0]]: v };
+}
+
+/**
+ * The `app.kubernetes.io/version` label of an image reference: its tag, else its digest as
+ * `sha256-<first 56 hex>`, else `latest`; a tag that is not a valid label value (over 63
+ * characters) is cut to 54 and ends with `-` and 8 hex of its SHA-256, so two long tags still differ.
+ */
+export function versionLabel(ref: string, sha256: (s: string) => string): string {
+    const [name, digest] = ref.split("@");
+    const lastSlash = name.lastIndexOf("/");
+    const colon = name.indexOf(":", lastSlash + 1);
+    const tag = colon === -1 ? "" : name.slice(colon + 1);
+    if (tag && LABEL_VALUE.test(tag)) return tag;
+    if (tag) return `${tag.slice(0, 54).replace(/[^A-Za-z0-9]+$/, "")}-${sha256(tag).slice(0, 8)}`;
+    if (digest) {
+        const [alg, hex] = digest.split(":");
+        return `${alg}-${hex}`.slice(0, 63);
+    }
+    return "latest";
 }
 
 /** Validates `kubernetes.BlueGreenService`'s args and fills in the defaults. */
@@ -331,16 +442,21 @@ export function validateKubernetesServiceArgs(name: string, args: KubernetesServ
     const c = new Checker(name);
     const base = validateBase(c, args);
     const resources = {} as Record<Color, ResourceSettings>;
-    for (const color of COLORS) resources[color] = c.resources(`colors.${color}.resources`, args.colors[color].resources);
+    const pods = {} as Record<Color, KubernetesPodArgs>;
+    for (const color of COLORS) {
+        resources[color] = c.resources(`colors.${color}.resources`, args.colors[color].resources);
+        pods[color] = checkPod(c, `colors.${color}.pod`, args.colors[color].pod);
+    }
     c.namespace("namespace", args.namespace);
     const s = args.service ?? {};
-    if (!isPlainObject(s)) c.fail("service", s, "an object with `type`, `port`, `previewPort` and/or `nodeAddress`");
+    if (!isPlainObject(s)) c.fail("service", s, "an object with `type`, `previewType`, `port`, `previewPort` and/or `nodeAddress`");
     const nodeAddress = s.nodeAddress ?? "";
     if (typeof nodeAddress !== "string" || (nodeAddress !== "" && !isIPv4(nodeAddress) && !isIPv6(nodeAddress) && !DNS_NAME.test(nodeAddress))) {
         c.fail("service.nodeAddress", nodeAddress, "an IP address or a DNS name such as \"192.0.2.10\" or \"node1.example.com\"");
     }
     const service = {
         type: c.oneOf("service.type", s.type, DEFAULTS.serviceType, SERVICE_TYPES),
+        previewType: c.oneOf("service.previewType", s.previewType, DEFAULTS.serviceType, SERVICE_TYPES),
         port: c.int("service.port", s.port, DEFAULTS.proxyPort, 1, 65535),
         previewPort: c.int("service.previewPort", s.previewPort, DEFAULTS.previewPort, 1, 65535),
         nodeAddress,
@@ -353,9 +469,14 @@ export function validateKubernetesServiceArgs(name: string, args: KubernetesServ
     if (idleReplicas !== "full" && base.knownActiveColor === undefined) {
         c.fail("idleReplicas", idleReplicas, "\"full\" while activeColor is an Output (scaling the idle color down after the switch needs the color when resources are declared)");
     }
+    const autoscaled = args.autoscaled ?? false;
+    if (typeof autoscaled !== "boolean") c.fail("autoscaled", autoscaled, "true or false");
+    // The autoscaler owns spec.replicas: scaling the idle color down would fight it.
+    if (autoscaled && idleReplicas !== "full") c.fail("idleReplicas", idleReplicas, "\"full\" with autoscaled (the HorizontalPodAutoscaler sets the replicas)");
+    const podDisruptionBudget = checkBudget(c, args.podDisruptionBudget);
     const app = args.app ?? name;
-    if (typeof app !== "string" || app.length > 63 || !/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(app)) c.fail("app", app, "a label value (letters, digits, - _ ., at most 63)");
-    return { ...base, resources, namespace: args.namespace ?? DEFAULTS.namespace, app, service, idleReplicas };
+    if (typeof app !== "string" || !LABEL_VALUE.test(app)) c.fail("app", app, "a label value (letters, digits, - _ ., at most 63)");
+    return { ...base, resources, pods, namespace: args.namespace ?? DEFAULTS.namespace, app, service, idleReplicas, autoscaled, podDisruptionBudget };
 }
 
 /**

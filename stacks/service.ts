@@ -31,7 +31,7 @@ export function kubernetesServiceArgs(s: Settings, app: string): KubernetesServi
         },
         namespace: k.namespace,
         app,
-        service: { type: k.serviceType, port: s.proxy.port, previewPort: s.proxy.previewPort, nodeAddress: k.nodeAddress || undefined },
+        service: { type: k.serviceType, previewType: k.serviceType, port: s.proxy.port, previewPort: s.proxy.previewPort, nodeAddress: k.nodeAddress || undefined },
         idleReplicas: k.idleReplicas,
         health: s.health,
         drainSeconds: s.drainSeconds,

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { checkedEnv, checkedImage } from "../inputs";
-import type { ColorSpec } from "../serviceArgs";
-import { Color, ResourceSettings, imageVersion } from "../settings";
+import { type ColorSpec, type KubernetesPodArgs, type PodDisruptionBudgetArgs, versionLabel } from "../serviceArgs";
+import { Color, ResourceSettings } from "../settings";
 
 export interface KubeColorEnvironmentArgs {
     color: Color;
@@ -24,6 +25,29 @@ export interface KubeColorEnvironmentArgs {
      * it goes on for up to this long and then ends as the app ends it on SIGTERM.
      */
     drainSeconds: number;
+    /** Pod-level fields passed through (validated by `validateKubernetesServiceArgs`); each unset one keeps its default. */
+    pod?: KubernetesPodArgs;
+    /** `spec.replicas` set on create only, then left to a HorizontalPodAutoscaler. */
+    autoscaled?: boolean;
+    /** A PodDisruptionBudget for this color's pods. */
+    podDisruptionBudget?: PodDisruptionBudgetArgs;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/**
+ * The labels of a color's pods: `app` and `color` (what the Deployment and both Services select;
+ * a Deployment's selector cannot change, so these keep their names) and the project's namespaced
+ * ones, `app.kubernetes.io/name`, `app.kubernetes.io/version` (valid for any image reference:
+ * `versionLabel`) and `app.kubernetes.io/managed-by`.
+ */
+export function podLabels(app: string, color: Color, image: string): Record<string, string> {
+    return {
+        app, color,
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/version": versionLabel(image, sha256),
+        "app.kubernetes.io/managed-by": "bluegreen",
+    };
 }
 
 /** Seconds a pod has after SIGTERM (after its drain) to stop by itself before it is killed. */
@@ -44,7 +68,8 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
         super("bluegreen:kubernetes:ColorEnvironment", name, {}, opts);
         const s = args.settings;
         const image = checkedImage(args.service, `colors.${args.color}.image`, s.image);
-        const labels = { app: args.app, color: args.color, version: image.apply(imageVersion) };
+        const labels = image.apply((i) => podLabels(args.app, args.color, i));
+        const pod = args.pod ?? {};
         // Env may carry credentials. An empty map is left out: the kubernetes provider never
         // stores an empty `stringData`, so declaring one plans a replacement of the Secret, and
         // through its new name a rollout of the Deployment, on every `up`.
@@ -58,6 +83,7 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
             metadata: { namespace: args.namespace, labels },
             stringData,
         }, { parent: this });
+        const envFrom = pulumi.output(pod.envFrom ?? []).apply((extra) => [{ secretRef: { name: secretEnv.metadata.name } }, ...extra]);
         const deployment = new k8s.apps.v1.Deployment(name, {
             metadata: { namespace: args.namespace, labels },
             spec: {
@@ -68,7 +94,8 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                     spec: {
                         // The preStop sleep, then the app's own clean stop after SIGTERM.
                         terminationGracePeriodSeconds: args.drainSeconds + STOP_GRACE_SECONDS,
-                        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                        securityContext: pod.securityContext ?? { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                        ...(pod.serviceAccountName !== undefined ? { serviceAccountName: pod.serviceAccountName } : {}),
                         containers: [{
                             name: "app",
                             image,
@@ -78,14 +105,15 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
                                 { name: "PORT", value: String(s.port) },
                                 { name: "HEALTH_PATH", value: s.healthPath },
                             ],
-                            envFrom: [{ secretRef: { name: secretEnv.metadata.name } }],
-                            readinessProbe: { ...probe, failureThreshold: 2 },
-                            livenessProbe: { ...probe, failureThreshold: 5, initialDelaySeconds: 5 },
+                            envFrom,
+                            readinessProbe: pod.readinessProbe ?? { ...probe, failureThreshold: 2 },
+                            ...(pod.livenessProbe === null ? {} : { livenessProbe: pod.livenessProbe ?? { ...probe, failureThreshold: 5, initialDelaySeconds: 5 } }),
+                            ...(pod.startupProbe !== undefined ? { startupProbe: pod.startupProbe } : {}),
                             // A terminating pod leaves the Services' endpoints at once (no new
                             // connection), and serves the ones it has until the sleep ends.
                             lifecycle: { preStop: { sleep: { seconds: args.drainSeconds } } },
                             resources: args.resources,
-                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                            securityContext: pod.containerSecurityContext ?? { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                         }],
                     },
                 },
@@ -95,7 +123,15 @@ export class KubeColorEnvironment extends pulumi.ComponentResource {
             // The provider waits for the rollout; a color that cannot become ready fails the update
             // within the health deadline, before the Services move, instead of after 10 minutes.
             customTimeouts: { create: `${args.rolloutSeconds}s`, update: `${args.rolloutSeconds}s` },
+            // With an autoscaler, `replicas` is the count on create; after that the autoscaler's.
+            ...(args.autoscaled ? { ignoreChanges: ["spec.replicas"] } : {}),
         });
+        if (args.podDisruptionBudget) {
+            new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+                metadata: { namespace: args.namespace, labels },
+                spec: { ...args.podDisruptionBudget, selector: { matchLabels: { app: args.app, color: args.color } } },
+            }, { parent: this });
+        }
         this.image = image;
         this.deploymentName = deployment.metadata.name;
         this.registerOutputs({ image: this.image, deploymentName: this.deploymentName });

@@ -13,11 +13,14 @@ import { kubeconfigServerHost, serviceUrl } from "../serviceUrl";
 import { KubernetesServiceArgs, ServiceArgsError, validateKubernetesServiceArgs } from "../serviceArgs";
 import { DeclarationGate } from "../declaration";
 import { asRunError, ofActiveColor } from "../inputs";
-import { COLORS, Color, otherColor } from "../settings";
+import { COLORS, Color, ServiceType, otherColor } from "../settings";
 import { KubeColorEnvironment } from "./colorEnvironment";
 import { DeploymentReadyGate } from "./deploymentReadyGate";
 
 export type { KubernetesServiceArgs as BlueGreenServiceArgs } from "../serviceArgs";
+
+/** The pod template annotation whose change restarts the old color after a switch. */
+export const RECYCLED_AT = "bluegreen.dev/recycledAt";
 
 /** The component's type token. */
 export const KUBERNETES_SERVICE_TYPE = "bluegreen:kubernetes:BlueGreenService";
@@ -88,6 +91,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
     /** Name of the preview Service. */
     public readonly previewServiceName: pulumi.Output<string>;
+    /** Names of the colors' Deployments (the targets of a HorizontalPodAutoscaler with `autoscaled`). */
+    public readonly blueDeploymentName: pulumi.Output<string>;
+    public readonly greenDeploymentName: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const spec = asRunError(() => validateKubernetesServiceArgs(name, args));
@@ -96,7 +102,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         const declaration = new DeclarationGate();
         super(KUBERNETES_SERVICE_TYPE, name, {}, { ...opts, dependsOn: declaration.dependsOn(opts.dependsOn) });
         const cluster = clusterOf(this);
-        const needsNode = spec.service.type !== "ClusterIP";
+        const needsNode = spec.service.type !== "ClusterIP" || spec.service.previewType !== "ClusterIP";
         // Resolved before any child is declared when the kubeconfig is known: a NodePort service
         // without a node address fails with a message and nothing created.
         let nodeAddress: pulumi.Input<string> = "";
@@ -114,6 +120,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         const environment = (c: Color, opts: pulumi.CustomResourceOptions) => new KubeColorEnvironment(`${name}-${c}`, {
             color: c, service: name, settings: spec.colors[c], replicas: replicasOf(c), resources: spec.resources[c], namespace, app,
             rolloutSeconds: spec.health.deadlineSeconds, drainSeconds: spec.drainSeconds,
+            pod: spec.pods[c], autoscaled: spec.autoscaled, podDisruptionBudget: spec.podDisruptionBudget,
         }, child(opts));
 
         const envs = {} as Record<Color, KubeColorEnvironment>;
@@ -133,37 +140,72 @@ export class BlueGreenService extends pulumi.ComponentResource {
             context: cluster.context,
         }, child());
         const idle = pulumi.output(spec.activeColor).apply(otherColor);
-        const service = (n: string, color: pulumi.Input<Color>, port: number, dependsOn: pulumi.Resource[]) =>
+        // The kubernetes provider's own await of a Service waits for its endpoints and then 10 s
+        // more after their last change ("settle"): most of a switch. Skipped where nothing needs
+        // it: the gate has proved the target ready, and the idle color keeps its pods
+        // (`idleReplicas: full`). Kept for a LoadBalancer (its address is `url`) and for the live
+        // Service when the idle color is scaled down right after it (the settle is then what keeps
+        // the idle pods until kube-proxy has moved).
+        const service = (n: string, type: ServiceType, color: pulumi.Input<Color>, port: number, skipAwait: boolean, dependsOn: pulumi.Resource[], notReady = false) =>
             new k8s.core.v1.Service(n, {
-                metadata: { namespace, labels: { app } },
+                metadata: { namespace, labels: { app, "app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": "bluegreen" }, ...(skipAwait ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}) },
                 spec: {
-                    type: spec.service.type,
+                    type,
                     selector: { app, color },
+                    ...(notReady ? { publishNotReadyAddresses: true } : {}),
                     ports: [{ name: "http", port, targetPort: "http" }],
                 },
             }, child({ dependsOn }));
-        const production = service(`${name}-production`, spec.activeColor, spec.service.port, [gate]);
-        const preview = service(`${name}-preview`, idle, spec.service.previewPort, []);
+        const production = service(`${name}-production`, spec.service.type, spec.activeColor, spec.service.port,
+            spec.service.type !== "LoadBalancer" && spec.idleReplicas === "full", [gate]);
+        const previewType = spec.service.previewType;
+        // After the live one: a switch that fails (the target's rollout, the gate) leaves the preview
+        // on the candidate; and it reaches pods that are not ready too, to debug them.
+        const preview = service(`${name}-preview`, previewType, idle, spec.service.previewPort, previewType !== "LoadBalancer", [production], true);
         if (known) envs[otherColor(known)] = environment(otherColor(known), { dependsOn: [production] });
+        // Every client moves (issue 27 item 2): a Service balances connections, so a kept-alive
+        // connection stays on the pod it opened on. Once the live Service has left the old color,
+        // its Deployment restarts (a new pod template annotation, as `kubectl rollout restart`):
+        // new pods of the same version come up, and each old pod, out of the endpoints at once,
+        // serves what it has for drainSeconds (preStop), then gets SIGTERM and closes its
+        // connections; their clients reconnect, to the new color. The idle color stays warm (a
+        // rolling restart keeps its ready pods until the new ones are ready). Not needed when
+        // `idleReplicas` retires the old pods anyway. The patch is declared while the color is idle:
+        // created at the switch (a new value then, kept by ignoreChanges after), forgotten, not
+        // undone, when the color goes live (retainOnDelete); `up` does not wait for the restart
+        // (the next switch's readiness gate does).
+        if (known && spec.idleReplicas === "full") {
+            const old = otherColor(known);
+            new k8s.apps.v1.DeploymentPatch(`${name}-${old}-recycle`, {
+                metadata: {
+                    name: envs[old].deploymentName, namespace,
+                    annotations: { "pulumi.com/skipAwait": "true", "pulumi.com/patchForce": "true" },
+                },
+                spec: { template: { metadata: { annotations: { [RECYCLED_AT]: new Date().toISOString() } } } },
+            }, child({ dependsOn: [production, envs[old]], retainOnDelete: true, ignoreChanges: ["spec"] }));
+        }
 
         // From the Service the API server returned: the allocated nodePort and any load balancer ingress.
-        const urlOf = (svc: k8s.core.v1.Service, port: number) =>
+        const urlOf = (svc: k8s.core.v1.Service, type: ServiceType, port: number) =>
             pulumi.all([svc.metadata.name, svc.metadata.namespace, svc.spec.ports, svc.status, nodeAddress]).apply(([n, ns, ports, status, node]) => serviceUrl({
-                type: spec.service.type, name: n, namespace: ns ?? "default", port,
+                type, name: n, namespace: ns ?? "default", port,
                 nodePort: ports?.find((p) => p.port === port)?.nodePort ?? ports?.[0]?.nodePort,
                 ingress: status?.loadBalancer?.ingress,
             }, node));
-        this.url = urlOf(production, spec.service.port);
-        this.previewUrl = urlOf(preview, spec.service.previewPort);
+        this.url = urlOf(production, spec.service.type, spec.service.port);
+        this.previewUrl = urlOf(preview, previewType, spec.service.previewPort);
         this.activeColor = pulumi.output(spec.activeColor);
         this.idleColor = idle;
         this.blueImage = envs.blue.image;
         this.greenImage = envs.green.image;
         this.serviceName = production.metadata.name;
         this.previewServiceName = preview.metadata.name;
+        this.blueDeploymentName = envs.blue.deploymentName;
+        this.greenDeploymentName = envs.green.deploymentName;
         this.registerOutputs({
             url: this.url, previewUrl: this.previewUrl, activeColor: this.activeColor, idleColor: this.idleColor,
             blueImage: this.blueImage, greenImage: this.greenImage, serviceName: this.serviceName, previewServiceName: this.previewServiceName,
+            blueDeploymentName: this.blueDeploymentName, greenDeploymentName: this.greenDeploymentName,
         });
         declaration.declared();
     }

@@ -27,6 +27,9 @@ function service(name: string, defaults: { blueImage: string; greenImage: string
             ...args,
             namespace: stack.get("namespace"),
             service: { type: "NodePort", port, previewPort },
+            // web's replicas are left to an autoscaler (a HorizontalPodAutoscaler per color, on
+            // the outputs blueDeploymentName/greenDeploymentName), with a disruption budget per color.
+            ...(name === "web" ? { autoscaled: true, podDisruptionBudget: { maxUnavailable: 1 } } : {}),
         });
     }
     return new bluegreen.docker.BlueGreenService(name, { ...args, proxy: { port, previewPort } });

@@ -84,6 +84,7 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SECRET = "kubernetes:core/v1:Secret";
 const SERVICE = "kubernetes:core/v1:Service";
 const GATE = "bluegreen:kubernetes:DeploymentReadyGate";
+const RECYCLE = "kubernetes:apps/v1:DeploymentPatch";
 const key = (r: Registered) => `${r.type}::${r.name}`;
 /** A value the SDK sent as a secret (how the mocks receive it). */
 const secret = (value: unknown) => ({ [specialSigKey]: specialSecretSig, value });
@@ -98,8 +99,11 @@ describe("the Kubernetes service, from the demo's stack config", () => {
     });
 
     it("declares the component, a Deployment per color and both Services with stable names", () => {
-        const names = (rs: Registered[]) => rs.map(key).sort();
+        const names = (rs: Registered[]) => rs.filter((r) => r.type !== RECYCLE).map(key).sort();
         expect(names(blue.resources)).toEqual(names(green.resources));
+        // The old color's restart after a switch (issue 27 item 2): declared for the idle color only.
+        expect(blue.resources.filter((r) => r.type === RECYCLE).map((r) => r.name)).toEqual(["bg-k8s-green-recycle"]);
+        expect(green.resources.filter((r) => r.type === RECYCLE).map((r) => r.name)).toEqual(["bg-k8s-blue-recycle"]);
         expect(names(blue.resources)).toEqual(expect.arrayContaining([
             "bluegreen:kubernetes:BlueGreenService::bg-k8s",
             "bluegreen:kubernetes:ColorEnvironment::bg-k8s-blue", "bluegreen:kubernetes:ColorEnvironment::bg-k8s-green",
@@ -111,7 +115,10 @@ describe("the Kubernetes service, from the demo's stack config", () => {
 
     it("labels pods with app, color and version and probes them on the health path", () => {
         const d = find(blue.resources, DEPLOYMENT, "bg-k8s-green").inputs;
-        expect(d.spec.template.metadata.labels).toEqual({ app: "bg-k8s", color: "green", version: "2.0.0" });
+        expect(d.spec.template.metadata.labels).toEqual({
+            app: "bg-k8s", color: "green",
+            "app.kubernetes.io/name": "bg-k8s", "app.kubernetes.io/version": "2.0.0", "app.kubernetes.io/managed-by": "bluegreen",
+        });
         expect(d.spec.selector.matchLabels).toEqual({ app: "bg-k8s", color: "green" });
         const c = d.spec.template.spec.containers[0];
         expect(c.image).toBe("bluegreen/demo:2.0.0");
@@ -133,7 +140,7 @@ describe("the Kubernetes service, from the demo's stack config", () => {
     it("changing activeColor changes only the Services' selectors and the readiness gate, never a Deployment", () => {
         const g = new Map(green.resources.map((r) => [key(r), r]));
         const strip = (r: Registered) => JSON.stringify(r.inputs, (k, v) => (k === "__provider" ? undefined : v));
-        const changed = blue.resources.filter((r) => strip(r) !== strip(g.get(key(r))!)).map(key).sort();
+        const changed = blue.resources.filter((r) => r.type !== RECYCLE && strip(r) !== strip(g.get(key(r))!)).map(key).sort();
         expect(changed).toEqual([`${SERVICE}::bg-k8s-preview`, `${SERVICE}::bg-k8s-production`, `${GATE}::bg-k8s-gate`].sort());
         const gate = find(green.resources, GATE, "bg-k8s-gate").inputs;
         expect(gate).toMatchObject({ activeColor: "green", deployment: "bg-k8s-green-c0ffee", namespace: "default", deadlineSeconds: 60 });
@@ -201,14 +208,15 @@ describe("declaration order", () => {
         return order.indexOf(a) < order.indexOf(b);
     };
 
-    it("the live color, then the gate, then the live Service (after the gate), then the idle color (after the live Service)", async () => {
+    it("the live color, then the gate, then the live Service (after the gate), then the preview Service and the idle color (after the live Service)", async () => {
         const { order, deps } = declarations("green");
         await settle();
         expect(before(order, `${DEPLOYMENT}::bg-k8s-green`, `${GATE}::bg-k8s-gate`)).toBe(true);
         expect(before(order, `${GATE}::bg-k8s-gate`, `${SERVICE}::bg-k8s-production`)).toBe(true);
         expect(before(order, `${SERVICE}::bg-k8s-production`, `${DEPLOYMENT}::bg-k8s-blue`)).toBe(true);
         expect(deps[`${SERVICE}::bg-k8s-production`]).toEqual(["bg-k8s-gate"]);
-        expect(deps[`${SERVICE}::bg-k8s-preview`]).toEqual([]);
+        // A switch whose gate fails leaves the preview Service on the candidate (issue 27 item 6).
+        expect(deps[`${SERVICE}::bg-k8s-preview`]).toEqual(["bg-k8s-production"]);
         expect(deps["bluegreen:kubernetes:ColorEnvironment::bg-k8s-blue"]).toEqual(["bg-k8s-production"]);
         expect(deps["bluegreen:kubernetes:ColorEnvironment::bg-k8s-green"]).toEqual([]);
     });
@@ -233,8 +241,10 @@ describe("args a program passes", () => {
     it("activeColor as an Output: the same resources and inputs as the plain value", async () => {
         const plain = await declare({ activeColor: "green" });
         const out = await declare({ activeColor: "blue" }, undefined, (a) => ({ ...a, activeColor: pulumi.output("green" as const) }));
-        const inputs = (rs: Registered[]) => new Map(rs.map((r) => [key(r), JSON.stringify(r.inputs)]));
+        // But no restart of the old color: which one is old is not known while resources are declared.
+        const inputs = (rs: Registered[]) => new Map(rs.filter((r) => r.type !== RECYCLE).map((r) => [key(r), JSON.stringify(r.inputs)]));
         expect(inputs(out.resources)).toEqual(inputs(plain.resources));
+        expect(out.resources.filter((r) => r.type === RECYCLE)).toEqual([]);
         expect(out.outputs).toEqual(plain.outputs);
     });
 
@@ -258,7 +268,7 @@ describe("args a program passes", () => {
         const r = await declare({}, undefined, (a) => ({ ...a, colors: { ...a.colors, green: { ...a.colors.green, image: pulumi.output(image) } } }));
         const d = find(r.resources, DEPLOYMENT, "bg-k8s-green").inputs;
         expect(d.spec.template.spec.containers[0].image).toBe(image);
-        expect(d.spec.template.metadata.labels.version).toBe("1.4.2");
+        expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).toBe("1.4.2");
         expect(r.outputs.greenImage).toBe(image);
     });
 
@@ -477,5 +487,126 @@ describe("Kubernetes keys", () => {
         const token = pulumi.secret("t0ken");
         const withEnv = await declare({ activeColor: "blue" }, undefined, (a) => ({ ...a, colors: { ...a.colors, green: { ...a.colors.green, env: { API_TOKEN: token } } } }));
         expect(find(withEnv.resources, SECRET, "bg-k8s-green-env").inputs.stringData).toEqual(secret({ API_TOKEN: "t0ken" }));
+    });
+});
+
+describe("fitting a real cluster (issue 27 items 3, 6, 7)", () => {
+    const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+
+    it("the Services skip the provider's await (its 10 s settle) unless a LoadBalancer's address or an idle scale-down needs it; the preview publishes pods that are not ready", async () => {
+        const skip = (rs: Registered[], n: string) => find(rs, SERVICE, n).inputs.metadata.annotations?.["pulumi.com/skipAwait"];
+        const plain = await declare({ activeColor: "blue" });
+        expect(skip(plain.resources, "bg-k8s-production")).toBe("true");
+        expect(skip(plain.resources, "bg-k8s-preview")).toBe("true");
+        expect(find(plain.resources, SERVICE, "bg-k8s-preview").inputs.spec.publishNotReadyAddresses).toBe(true);
+        expect(find(plain.resources, SERVICE, "bg-k8s-production").inputs.spec.publishNotReadyAddresses).toBeUndefined();
+        const scaled = await declare({ activeColor: "blue", idleReplicas: "0" });
+        expect(skip(scaled.resources, "bg-k8s-production")).toBeUndefined();
+        expect(skip(scaled.resources, "bg-k8s-preview")).toBe("true");
+        const lb = await declare({ activeColor: "blue", serviceType: "LoadBalancer", nodeAddress: "192.0.2.10" });
+        expect(skip(lb.resources, "bg-k8s-production")).toBeUndefined();
+        expect(skip(lb.resources, "bg-k8s-preview")).toBeUndefined();
+    });
+
+    it("service.previewType is the preview Service's own (default ClusterIP); the demo keeps both Services of serviceType", async () => {
+        const own = await declare({ activeColor: "blue" }, undefined, (a) => ({ ...a, service: { type: "NodePort", nodeAddress: "192.0.2.10" } }));
+        expect(find(own.resources, SERVICE, "bg-k8s-production").inputs.spec.type).toBe("NodePort");
+        expect(find(own.resources, SERVICE, "bg-k8s-preview").inputs.spec.type).toBe("ClusterIP");
+        expect(own.outputs.previewUrl).toBe("http://bg-k8s-preview-c0ffee.default.svc.cluster.local:8081");
+        const demo = await declare({ activeColor: "blue", serviceType: "NodePort", nodeAddress: "192.0.2.10" });
+        expect(find(demo.resources, SERVICE, "bg-k8s-preview").inputs.spec.type).toBe("NodePort");
+    });
+
+    it("pod fields pass through per color; each unset one keeps today's default", async () => {
+        const r = await declare({ activeColor: "blue" }, undefined, (a) => ({
+            ...a,
+            colors: {
+                ...a.colors,
+                green: {
+                    ...a.colors.green,
+                    pod: {
+                        securityContext: {}, containerSecurityContext: { readOnlyRootFilesystem: true }, serviceAccountName: "api-runner",
+                        readinessProbe: { httpGet: { path: "/ready", port: "http" } }, livenessProbe: { httpGet: { path: "/live", port: "http" } },
+                        startupProbe: { httpGet: { path: "/started", port: "http" }, failureThreshold: 30 },
+                        envFrom: [{ configMapRef: { name: "api-config" } }, { secretRef: { name: "api-db" } }],
+                    },
+                },
+            },
+        }));
+        const green = find(r.resources, DEPLOYMENT, "bg-k8s-green").inputs.spec.template.spec;
+        expect(green.securityContext).toEqual({});
+        expect(green.serviceAccountName).toBe("api-runner");
+        const c = green.containers[0];
+        expect(c.securityContext).toEqual({ readOnlyRootFilesystem: true });
+        expect(c.readinessProbe).toEqual({ httpGet: { path: "/ready", port: "http" } });
+        expect(c.livenessProbe).toEqual({ httpGet: { path: "/live", port: "http" } });
+        expect(c.startupProbe).toEqual({ httpGet: { path: "/started", port: "http" }, failureThreshold: 30 });
+        expect(c.envFrom).toEqual([{ secretRef: { name: "bg-k8s-green-env-c0ffee" } }, { configMapRef: { name: "api-config" } }, { secretRef: { name: "api-db" } }]);
+        const blue = find(r.resources, DEPLOYMENT, "bg-k8s-blue").inputs.spec.template.spec;
+        expect(blue.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(blue.serviceAccountName).toBeUndefined();
+        expect(blue.containers[0].readinessProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 2 });
+        expect(blue.containers[0].startupProbe).toBeUndefined();
+        const noLiveness = await declare({ activeColor: "blue" }, undefined, (a) => ({ ...a, colors: { ...a.colors, blue: { ...a.colors.blue, pod: { livenessProbe: null } } } }));
+        expect(find(noLiveness.resources, DEPLOYMENT, "bg-k8s-blue").inputs.spec.template.spec.containers[0].livenessProbe).toBeUndefined();
+    });
+
+    it("autoscaled: replicas set on create, then ignored (ignoreChanges) for a HorizontalPodAutoscaler; the Deployments' names are outputs", async () => {
+        const ignored: Record<string, string[] | undefined> = {};
+        const out = new BlueGreenService("bg-k8s", { ...argsOf({ activeColor: "blue" }), autoscaled: true }, {
+            transformations: [(a) => { ignored[a.name] = a.opts.ignoreChanges; return undefined; }],
+        });
+        expect(await promiseOf(out.greenDeploymentName)).toBe("bg-k8s-green-c0ffee");
+        await settle();
+        expect(ignored["bg-k8s-blue"]).toEqual(["spec.replicas"]);
+        expect(ignored["bg-k8s-green"]).toEqual(["spec.replicas"]);
+        const plain: Record<string, string[] | undefined> = {};
+        new BlueGreenService("bg-k8s", argsOf({ activeColor: "blue" }), { transformations: [(a) => { plain[a.name] = a.opts.ignoreChanges; return undefined; }] });
+        await settle();
+        expect(plain["bg-k8s-blue"]).toBeUndefined();
+    });
+
+    it("after a switch the old color restarts: a patch of its pod template, after the live Service, not awaited, kept as created, forgotten when the color goes live", async () => {
+        const opts: Record<string, pulumi.CustomResourceOptions> = {};
+        new BlueGreenService("bg-k8s", argsOf({ activeColor: "green" }), {
+            transformations: [(a) => { opts[a.name] = a.opts; return undefined; }],
+        });
+        await settle();
+        const r = (await declare({ activeColor: "green" })).resources;
+        const patch = find(r, RECYCLE, "bg-k8s-blue-recycle").inputs;
+        expect(patch.metadata).toMatchObject({ name: "bg-k8s-blue-c0ffee", namespace: "default", annotations: { "pulumi.com/skipAwait": "true", "pulumi.com/patchForce": "true" } });
+        expect(Date.parse(patch.spec.template.metadata.annotations["bluegreen.dev/recycledAt"])).toBeGreaterThan(Date.now() - 60_000);
+        const o = opts["bg-k8s-blue-recycle"];
+        expect(o).toMatchObject({ retainOnDelete: true, ignoreChanges: ["spec"] });
+        expect((o.dependsOn as pulumi.Resource[]).map((d) => (d as unknown as { __name: string }).__name)).toEqual(["bg-k8s-production", "bg-k8s-blue"]);
+        expect((await declare({ activeColor: "green", idleReplicas: "0" })).resources.filter((x) => x.type === RECYCLE)).toEqual([]);
+    });
+
+    it("podDisruptionBudget: one per color, selecting that color's pods", async () => {
+        const r = await declare({ activeColor: "blue" }, undefined, (a) => ({ ...a, podDisruptionBudget: { maxUnavailable: 1 } }));
+        for (const c of ["blue", "green"]) {
+            expect(find(r.resources, PDB, `bg-k8s-${c}-pdb`).inputs.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: "bg-k8s", color: c } } });
+        }
+        expect((await declare({ activeColor: "blue" })).resources.filter((x) => x.type === PDB)).toEqual([]);
+    });
+
+    it("the version label is valid for every image reference", async () => {
+        const { podLabels } = await import("../../components/kubernetes/colorEnvironment");
+        const digest = `sha256:${"ab".repeat(32)}`;
+        const longTag = `1.2.3-${"x".repeat(70)}`;
+        const cases: [string, string][] = [
+            ["registry.example:5000/team/api:1.4.2", "1.4.2"],
+            [`registry.example/team/api@${digest}`, `sha256-${"ab".repeat(28)}`],
+            [`registry.example/team/api:1.4.2@${digest}`, "1.4.2"],
+            ["registry.example/team/api", "latest"],
+        ];
+        for (const [ref, version] of cases) expect(podLabels("api", "blue", ref)["app.kubernetes.io/version"]).toBe(version);
+        const long = podLabels("api", "blue", `api:${longTag}`)["app.kubernetes.io/version"];
+        expect(long).toMatch(/^1\.2\.3-x+-[0-9a-f]{8}$/);
+        expect(long.length).toBeLessThanOrEqual(63);
+        expect(long).not.toBe(podLabels("api", "blue", `api:${longTag}y`)["app.kubernetes.io/version"]);
+        for (const ref of [...cases.map((c) => c[0]), `api:${longTag}`]) {
+            for (const v of Object.values(podLabels("api", "blue", ref))) expect(v).toMatch(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/);
+        }
     });
 });

@@ -78,7 +78,7 @@ describe("the package schema", () => {
 
     it("the outputs are the component classes' public Output properties", () => {
         expect(Object.keys(docker.properties)).toEqual(["url", "previewUrl", "activeColor", "idleColor", "blueImage", "greenImage", "proxyContainerName", "networkName"]);
-        expect(Object.keys(kubernetes.properties)).toEqual(["url", "previewUrl", "activeColor", "idleColor", "blueImage", "greenImage", "serviceName", "previewServiceName"]);
+        expect(Object.keys(kubernetes.properties)).toEqual(["url", "previewUrl", "activeColor", "idleColor", "blueImage", "greenImage", "serviceName", "previewServiceName", "blueDeploymentName", "greenDeploymentName"]);
     });
 
     it("types an array as an array, and a Kubernetes type passed through as Any naming it (test/fixtures/schemaArgs.ts)", () => {

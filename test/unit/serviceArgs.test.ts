@@ -95,7 +95,26 @@ const KUBERNETES: [string, (a: any) => void, string][] = [
     ["cpu lots", (a) => (a.colors.blue.resources = { requests: { cpu: "lots" } }), `api: colors.blue.resources.requests.cpu must be ${QUANTITY}, got "lots"`],
     ["memory 1e3", (a) => (a.colors.blue.resources = { limits: { memory: "1e3" } }), `api: colors.blue.resources.limits.memory must be ${QUANTITY}, got "1e3"`],
     ["namespace Shop_1", (a) => (a.namespace = "Shop_1"), 'api: namespace must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63), got "Shop_1"'],
-    ["service as a string", (a) => (a.service = "NodePort"), 'api: service must be an object with `type`, `port`, `previewPort` and/or `nodeAddress`, got "NodePort"'],
+    ["service as a string", (a) => (a.service = "NodePort"), 'api: service must be an object with `type`, `previewType`, `port`, `previewPort` and/or `nodeAddress`, got "NodePort"'],
+    ["preview type ExternalName", (a) => (a.service = { previewType: "ExternalName" }), 'api: service.previewType must be one of "ClusterIP", "NodePort", "LoadBalancer", got "ExternalName"'],
+    ["a pod field that does not exist", (a) => (a.colors.green.pod = { hostNetwork: true }),
+        'api: colors.green.pod.hostNetwork must be one of "securityContext", "containerSecurityContext", "serviceAccountName", "readinessProbe", "livenessProbe", "startupProbe", "envFrom", got "hostNetwork"'],
+    ["a service account in upper case", (a) => (a.colors.blue.pod = { serviceAccountName: "Runner" }),
+        'api: colors.blue.pod.serviceAccountName must be a service account name (lower-case letters, digits, - and ., at most 253), got "Runner"'],
+    ["a probe path with a query", (a) => (a.colors.blue.pod = { startupProbe: { httpGet: { path: "/up?x=1", port: "http" } } }),
+        `api: colors.blue.pod.startupProbe.httpGet.path must be ${HEALTH_PATH}, got "/up?x=1"`],
+    ["a readiness probe of null", (a) => (a.colors.blue.pod = { readinessProbe: null }), "api: colors.blue.pod.readinessProbe must be a probe (httpGet, tcpSocket, exec or grpc), got null"],
+    ["envFrom with neither reference", (a) => (a.colors.green.pod = { envFrom: [{ prefix: "X_" }] }),
+        'api: colors.green.pod.envFrom[0] must be a map with one of `secretRef` or `configMapRef` ({ name }), got {"prefix":"X_"}'],
+    ["envFrom naming a Secret badly", (a) => (a.colors.green.pod = { envFrom: [{ secretRef: { name: "DB creds" } }] }),
+        'api: colors.green.pod.envFrom[0].secretRef.name must be a Secret or ConfigMap name (lower-case letters, digits, - and ., at most 253), got "DB creds"'],
+    ["autoscaled as a string", (a) => (a.autoscaled = "yes"), 'api: autoscaled must be true or false, got "yes"'],
+    ["autoscaled with idleReplicas 0", (a) => ((a.autoscaled = true), (a.idleReplicas = 0)),
+        'api: idleReplicas must be "full" with autoscaled (the HorizontalPodAutoscaler sets the replicas), got 0'],
+    ["a budget with both", (a) => (a.podDisruptionBudget = { minAvailable: 1, maxUnavailable: 1 }),
+        'api: podDisruptionBudget must be a map with one of `minAvailable` or `maxUnavailable`, got {"minAvailable":1,"maxUnavailable":1}'],
+    ["a budget of 120%", (a) => (a.podDisruptionBudget = { maxUnavailable: "120%" }),
+        'api: podDisruptionBudget.maxUnavailable must be a count 0–20 or a percentage such as "50%", got "120%"'],
     ["service type ExternalName", (a) => (a.service = { type: "ExternalName" }), 'api: service.type must be one of "ClusterIP", "NodePort", "LoadBalancer", got "ExternalName"'],
     ["service port 0", (a) => (a.service = { port: 0 }), "api: service.port must be 1–65535, got 0"],
     ["preview port 65536", (a) => (a.service = { previewPort: 65536 }), "api: service.previewPort must be 1–65535, got 65536"],
@@ -193,8 +212,11 @@ describe("validateKubernetesServiceArgs", () => {
             resources: { blue: {}, green: {} },
             namespace: DEFAULTS.namespace,
             app: "api",
-            service: { type: "ClusterIP", port: 8080, previewPort: 8081, nodeAddress: "" },
+            service: { type: "ClusterIP", previewType: "ClusterIP", port: 8080, previewPort: 8081, nodeAddress: "" },
             idleReplicas: "full",
+            pods: { blue: {}, green: {} },
+            autoscaled: false,
+            podDisruptionBudget: undefined,
         });
         expect(DEFAULTS).toMatchObject({ namespace: "default", serviceType: "ClusterIP", idleReplicas: "full" });
     });
@@ -205,12 +227,14 @@ describe("validateKubernetesServiceArgs", () => {
             colors: { ...kube.colors, blue: { image: "a/b:1", resources: { requests: { cpu: 0.5 as unknown as string, memory: "128Mi" } } } },
             namespace: "shop",
             app: "shop.api",
-            service: { type: "NodePort", port: 80, previewPort: 81, nodeAddress: "node1.example.com" },
+            service: { type: "NodePort", previewType: "LoadBalancer", port: 80, previewPort: 81, nodeAddress: "node1.example.com" },
             idleReplicas: 0,
+            podDisruptionBudget: { minAvailable: "50%" },
         });
+        expect(s.podDisruptionBudget).toEqual({ minAvailable: "50%" });
         expect(s.resources).toEqual({ blue: { requests: { cpu: "0.5", memory: "128Mi" } }, green: {} });
         expect(s).toMatchObject({ namespace: "shop", app: "shop.api", idleReplicas: 0 });
-        expect(s.service).toEqual({ type: "NodePort", port: 80, previewPort: 81, nodeAddress: "node1.example.com" });
+        expect(s.service).toEqual({ type: "NodePort", previewType: "LoadBalancer", port: 80, previewPort: 81, nodeAddress: "node1.example.com" });
     });
 
     it("an Output activeColor is fine with idleReplicas full; an Output namespace passes through", () => {
