@@ -2,11 +2,13 @@
  * The benchmark's proxy table (issue 26): what the proxy costs the live service, for both proxy
  * kinds side by side, against the app reached directly, all in one run.
  *
- * One stack of the program (index.ts) per proxy kind. Each round measures, one after the other,
- * for 8 s at 10 connections (autocannon, keep-alive, as fast as it goes), for each kind: the
- * stack's blue container directly (its address on the stack's network), the proxy container at its
- * address (the live listener, port 80), and the stack's `url`. Each proxy is compared with its own
- * stack's app, measured seconds before it.
+ * One stack of the program (index.ts) per proxy kind. Each round measures, for each kind, 8 s at
+ * 10 connections (autocannon, keep-alive, as fast as it goes) of each of three paths: the stack's
+ * blue container directly (its address on the stack's network), the proxy container at its
+ * address (the live listener, port 80), and the stack's `url`. The three take turns in slices of
+ * 2 s (direct, proxy, url, direct, ...), so that the load other processes put on this shared
+ * machine falls on all three alike: each proxy is compared with its own stack's app, measured in
+ * the same seconds.
  *
  * The targets apply to the proxy at its address, as "direct" is the app at its address: the same
  * path but for the proxy. `url` is published on the host's loopback, and Docker relays a
@@ -26,6 +28,8 @@ const KINDS: ProxyKind[] = ["nginx", "traefik"];
 
 export const CONNECTIONS = 10;
 export const DURATION_S = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
+/** The paths of a round take turns in slices this long. */
+export const SLICE_S = 2;
 export const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 5);
 /** The issue's targets: requests/s as a share of direct, latency above direct in ms. */
 export const TARGETS = {
@@ -58,21 +62,46 @@ export interface ProxyThroughput {
     misses: string[];
 }
 
-const percentile = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 
-/**
- * One autocannon run. Latency percentiles from each response's own time (autocannon's `response`
- * event, in fractions of a millisecond): its summary histogram counts whole milliseconds, too
- * coarse for targets of 1.5 ms.
- */
-async function cannon(url: string, seconds = DURATION_S): Promise<Cannon> {
-    const times: number[] = [];
-    const instance = autocannon({ url, connections: CONNECTIONS, duration: seconds }) as unknown as autocannon.Instance;
-    instance.on("response", (_client: unknown, _status: number, _bytes: number, ms: number) => times.push(ms));
-    const r = await (instance as unknown as Promise<autocannon.Result>);
-    times.sort((a, b) => a - b);
-    const ms = (x: number) => Math.round(x * 100) / 100;
-    return { rps: Math.round(r.requests.average), p50: ms(percentile(times, 50)), p99: ms(percentile(times, 99)), errors: r.errors + r.timeouts, non2xx: r.non2xx, requests: r.requests.total };
+/** Responses of one path, gathered over its slices. */
+class Path {
+    private readonly times: number[] = [];
+    private requests = 0;
+    private seconds = 0;
+    private errors = 0;
+    private non2xx = 0;
+
+    constructor(readonly url: string) {}
+
+    /**
+     * One autocannon run of `seconds`. Latency from each response's own time (autocannon's
+     * `response` event, in fractions of a millisecond): its summary histogram counts whole
+     * milliseconds, too coarse for targets of 1.5 ms.
+     */
+    async slice(seconds: number): Promise<void> {
+        const instance = autocannon({ url: this.url, connections: CONNECTIONS, duration: seconds }) as unknown as autocannon.Instance;
+        instance.on("response", (_client: unknown, _status: number, _bytes: number, ms: number) => this.times.push(ms));
+        const r = await (instance as unknown as Promise<autocannon.Result>);
+        this.requests += r.requests.total;
+        this.seconds += r.duration;
+        this.errors += r.errors + r.timeouts;
+        this.non2xx += r.non2xx;
+    }
+
+    result(): Cannon {
+        const sorted = [...this.times].sort((a, b) => a - b);
+        const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) / 100;
+        return { rps: Math.round(this.requests / this.seconds), p50: at(50), p99: at(99), errors: this.errors, non2xx: this.non2xx, requests: this.requests };
+    }
+}
+
+/** The paths, `DURATION_S` each, taking turns in slices of `SLICE_S`. */
+async function interleaved(urls: string[]): Promise<Cannon[]> {
+    const paths = urls.map((u) => new Path(u));
+    for (let done = 0; done < DURATION_S; done += SLICE_S) {
+        for (const p of paths) await p.slice(Math.min(SLICE_S, DURATION_S - done));
+    }
+    return paths.map((p) => p.result());
 }
 
 /** The verdict on the rounds: each target each round, then the drop from the first round to the last. */
@@ -115,13 +144,11 @@ export async function measureProxyThroughput(id: string): Promise<ProxyThroughpu
         }])) as Record<ProxyKind, { direct: string; proxy: string; url: string }>;
         const share = (a: Cannon, b: Cannon) => Math.round((a.rps / b.rps) * 1000) / 1000;
         // Warm up each path once (first connections, the proxies' pools, Python's first threads).
-        for (const kind of KINDS) for (const u of Object.values(urls[kind])) await cannon(u, 2);
+        for (const kind of KINDS) for (const u of Object.values(urls[kind])) await new Path(u).slice(2);
         for (let round = 1; round <= ROUNDS; round++) {
             for (const kind of KINDS) {
-                console.log(`[bench] proxy throughput, round ${round}/${ROUNDS}: ${kind} (direct, through it at its address, through url)`);
-                const d = await cannon(urls[kind].direct);
-                const proxied = await cannon(urls[kind].proxy);
-                const viaUrl = await cannon(urls[kind].url);
+                console.log(`[bench] proxy throughput, round ${round}/${ROUNDS}: ${kind} (direct, through it at its address, through url, in turns)`);
+                const [d, proxied, viaUrl] = await interleaved([urls[kind].direct, urls[kind].proxy, urls[kind].url]);
                 rounds.push({ kind, round, direct: d, proxied, share: share(proxied, d), viaUrl, viaUrlShare: share(viaUrl, d) });
                 console.log(JSON.stringify(rounds[rounds.length - 1]));
             }
@@ -137,7 +164,7 @@ export function proxyThroughputMarkdown(r: ProxyThroughput): string {
     return [
         `## The proxy's cost (issue 26)`,
         ``,
-        `${r.connections} connections, ${r.durationS} s each, autocannon, keep-alive; latency from each response's time. "direct": the stack's blue container at its address on the stack's network; "proxy": the proxy container at its address (the live listener); "url": the stack's \`url\` on the host's loopback, which Docker relays through its userland proxy (docker-proxy) before the proxy. All three in the same round, one after the other. Targets (on "proxy", against "direct"): nginx ≥ ${pct(r.targets.minShareOfDirect.nginx)} of direct requests/s, Traefik ≥ ${pct(r.targets.minShareOfDirect.traefik)}; p50 at most ${r.targets.p50AboveDirectMs} ms and p99 at most ${r.targets.p99AboveDirectMs} ms above direct; in every round, and the last round's share at most ${r.dropLimit * 100} points below the first's.`,
+        `${r.connections} connections, ${r.durationS} s of each path per round in turns of ${SLICE_S} s (direct, proxy, url, direct, ...), autocannon, keep-alive; latency from each response's time. "direct": the stack's blue container at its address on the stack's network; "proxy": the proxy container at its address (the live listener); "url": the stack's \`url\` on the host's loopback, which Docker relays through its userland proxy (docker-proxy) before the proxy. Targets (on "proxy", against "direct"): nginx ≥ ${pct(r.targets.minShareOfDirect.nginx)} of direct requests/s, Traefik ≥ ${pct(r.targets.minShareOfDirect.traefik)}; p50 at most ${r.targets.p50AboveDirectMs} ms and p99 at most ${r.targets.p99AboveDirectMs} ms above direct; in every round, and the last round's share at most ${r.dropLimit * 100} points below the first's.`,
         ``,
         `| proxy | round | direct req/s | proxy req/s | share of direct | p50 ms direct / proxy | p99 ms direct / proxy | errors + non-2xx | url req/s (share) | url p50 / p99 ms |`,
         `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
