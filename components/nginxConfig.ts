@@ -89,15 +89,36 @@ function upstream(color: Color, target: string): string {
     ].join("\n");
 }
 
-/** A public listener: everything goes to `color` (the status path too: the app answers it). */
+/** The named location a listener's request goes to, once, when nginx could not reach the color. */
+export const RETRY_LOCATION = "@bluegreen_retry";
+
+/**
+ * A public listener: everything goes to `color` (the status path too: the app answers it).
+ *
+ * A replica killed outright leaves its address in the upstream until the next resolution (up to
+ * a second), and a connection to it is not refused but times out (CONNECT_TIMEOUT_SECONDS). A
+ * request whose timeout ends after Docker's DNS has dropped that address finds the color with one
+ * replica, and nginx (`proxy_next_upstream`) then tries no other: it would answer 504. Such a
+ * request starts over once in RETRY_LOCATION, on the color's replicas as they are now.
+ * Only idempotent methods: a 502 can also mean the request reached a replica that then failed.
+ * The app's own 502 and 504 pass through (`proxy_intercept_errors` is off).
+ */
 function server(port: number, color: Color, role: "live" | "preview"): string {
+    // The variable names the color's upstream group, so a listener's color is one word.
+    const pass = [
+        `            proxy_pass http://$bluegreen_${color};`,
+        ...(role === "preview" ? [`            add_header ${COLOR_HEADER} ${color} always;`] : []),
+    ];
     return [
         "    server {",
         `        listen ${port};`,
         "        location / {",
-        // The variable names the color's upstream group, so a listener's color is one word.
-        `            proxy_pass http://$bluegreen_${color};`,
-        ...(role === "preview" ? [`            add_header ${COLOR_HEADER} ${color} always;`] : []),
+        ...pass,
+        `            error_page 502 504 = ${RETRY_LOCATION};`,
+        "        }",
+        `        location ${RETRY_LOCATION} {`,
+        "            if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }",
+        ...pass,
         "        }",
         "    }",
     ].join("\n");

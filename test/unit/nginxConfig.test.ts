@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLOR_HEADER, STATUS_PATH, STATUS_PORT, UPSTREAM_KEEPALIVE, generationOf, renderBootstrapConfig, renderNginxConfig } from "../../components/nginxConfig";
+import { COLOR_HEADER, RETRY_LOCATION, STATUS_PATH, STATUS_PORT, UPSTREAM_KEEPALIVE, generationOf, renderBootstrapConfig, renderNginxConfig } from "../../components/nginxConfig";
 
 const targets = { blue: "blue:8080", green: "green:9000" };
 
@@ -35,10 +35,12 @@ describe("renderNginxConfig", () => {
             for (const port of ["80", "81"]) {
                 expect(s[port]).not.toContain(STATUS_PATH);
                 expect(s[port]).not.toContain("generation");
-                expect(s[port]).not.toContain("return ");
+                // No document of nginx's own: the one `return` refuses to retry a non-idempotent request.
+                expect(s[port].match(/return [^;]*;/g)).toEqual(["return 502;"]);
             }
             expect(s["80"]).not.toContain(COLOR_HEADER);
-            expect(s["81"]).toContain(`add_header ${COLOR_HEADER} ${idle} always;`);
+            // On both of the preview listener's locations (the retry's too).
+            expect(s["81"].split(`add_header ${COLOR_HEADER} ${idle} always;`)).toHaveLength(3);
             // The status listener: bound to 127.0.0.1 (never published), the status and nothing else.
             expect(STATUS_PORT).toBe(8082);
             expect(s[`127.0.0.1:${STATUS_PORT}`]).toContain(`location = ${STATUS_PATH} {`);
@@ -47,7 +49,7 @@ describe("renderNginxConfig", () => {
             expect(s[`127.0.0.1:${STATUS_PORT}`]).not.toContain("proxy_pass");
             // The status path and the header appear nowhere else in the file.
             expect(conf.split(STATUS_PATH)).toHaveLength(2);
-            expect(conf.split(COLOR_HEADER)).toHaveLength(2);
+            expect(conf.split(COLOR_HEADER)).toHaveLength(3);
         }
     });
 
@@ -69,6 +71,19 @@ describe("renderNginxConfig", () => {
         expect(conf).toContain("\n    proxy_next_upstream error timeout;\n");
         // No color's address is written anywhere: only the aliases (127.0.0.1 is the status listener).
         expect(conf.replaceAll("127.0.0.1:", "").replaceAll("127.0.0.11", "")).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
+    });
+
+    it("sends an idempotent request that could not reach the color once more, to the same color, never another", () => {
+        for (const activeColor of ["blue", "green"] as const) {
+            const idle = activeColor === "blue" ? "green" : "blue";
+            const s = servers(renderNginxConfig({ activeColor, targets }));
+            for (const [port, color] of [["80", activeColor], ["81", idle]] as const) {
+                const [main, retry] = s[port].split(`location ${RETRY_LOCATION} {`);
+                expect(main).toContain(`\n            error_page 502 504 = ${RETRY_LOCATION};\n`);
+                expect(retry).toContain("\n            if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }\n");
+                for (const part of [main, retry]) expect(part.match(/proxy_pass [^;]*;/g)).toEqual([`proxy_pass http://$bluegreen_${color};`]);
+            }
+        }
     });
 
     it("writes an address target as it is, with nothing to resolve", () => {
