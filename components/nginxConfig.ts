@@ -79,10 +79,14 @@ export const upstreamName = (color: Color) => `bluegreen_${color}`;
 function upstream(color: Color, target: string): string {
     // An address (an IPv4 target) needs no resolving; a name is re-resolved by `resolver`.
     const resolve = /^\d{1,3}(?:\.\d{1,3}){3}:/.test(target) ? "" : " resolve";
+    // A replica that failed is given up on for a second (nginx's default is 10 s), the period of
+    // the alias's resolution: one that has been restarted serves again as soon as Docker's DNS
+    // gives its address, even when a resolution failed in between and the address never left.
+    const failed = " max_fails=1 fail_timeout=1s";
     return [
         `    upstream ${upstreamName(color)} {`,
         `        zone ${upstreamName(color)} 64k;`,
-        `        server ${target}${resolve};`,
+        `        server ${target}${resolve}${failed};`,
         `        keepalive ${UPSTREAM_KEEPALIVE};`,
         "        keepalive_requests 10000;",
         "    }",
