@@ -181,7 +181,9 @@ describe.each<ProxyKind>(["nginx", "traefik"])("pooled connections to the colors
         expect(hits.length).toBeGreaterThan(1500);
         // Without a pool each request is a connection (in TIME_WAIT for a minute after it).
         expect(after).toBeLessThan(hits.length / 10);
-        for (const n of Object.values(byHost)) expect(n).toBeGreaterThan(hits.length / 10);
+        // nginx picks a replica per request; Traefik per new connection, so how the requests
+        // split follows which replica its few pooled connections went to (113 of 2,994 in one run).
+        for (const n of Object.values(byHost)) expect(n).toBeGreaterThan(kind === "nginx" ? hits.length / 10 : 0);
     });
 
     it("a replica stopped by hand drops out within a second without a failed request, and serves again once started", async () => {
