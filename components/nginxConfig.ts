@@ -79,10 +79,12 @@ export const upstreamName = (color: Color) => `bluegreen_${color}`;
 function upstream(color: Color, target: string): string {
     // An address (an IPv4 target) needs no resolving; a name is re-resolved by `resolver`.
     const resolve = /^\d{1,3}(?:\.\d{1,3}){3}:/.test(target) ? "" : " resolve";
-    // A replica that failed is given up on for a second (nginx's default is 10 s), the period of
-    // the alias's resolution: one that has been restarted serves again as soon as Docker's DNS
-    // gives its address, even when a resolution failed in between and the address never left.
-    const failed = " max_fails=1 fail_timeout=1s";
+    // A replica that failed is skipped for 5 s (nginx's default is 10 s): longer than a stop plus
+    // the alias's resolution period (`valid=1s`, asked again a second after that ends: every 2 s;
+    // with 3 s a stopped replica's address was still there to be tried again), so its address is
+    // gone before nginx would try it again, and short enough that one started again serves within
+    // seconds even when a resolution failed and its address never left.
+    const failed = " max_fails=1 fail_timeout=5s";
     return [
         `    upstream ${upstreamName(color)} {`,
         `        zone ${upstreamName(color)} 64k;`,

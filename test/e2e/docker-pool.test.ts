@@ -257,7 +257,7 @@ describe.each<ProxyKind>(["nginx", "traefik"])("pooled connections to the colors
         const impostorAt = Date.now();
         try {
             // Long enough that an address still in the proxy's list would be tried again by then
-            // (nginx skips a replica that failed for its fail_timeout: 1 s here, 10 s by default).
+            // (nginx skips a replica that failed for its fail_timeout: 5 s here, 10 s by default).
             await sleep(12_000);
             const hits = await l.stop();
             expect(ipOf(impostor), "the impostor got the stopped replica's address").toBe(ipA);

@@ -19,7 +19,7 @@ describe("renderNginxConfig", () => {
         const conf = renderNginxConfig({ activeColor: "blue", targets });
         expect(conf).toContain('map "" $bluegreen_blue { default bluegreen_blue; }');
         expect(conf).toContain('map "" $bluegreen_green { default bluegreen_green; }');
-        expect(upstreams(conf)).toEqual({ bluegreen_blue: "blue:8080 resolve max_fails=1 fail_timeout=1s", bluegreen_green: "green:9000 resolve max_fails=1 fail_timeout=1s" });
+        expect(upstreams(conf)).toEqual({ bluegreen_blue: "blue:8080 resolve max_fails=1 fail_timeout=5s", bluegreen_green: "green:9000 resolve max_fails=1 fail_timeout=5s" });
         const s = servers(conf);
         expect(Object.keys(s).sort()).toEqual(["127.0.0.1:8082", "80", "81"]);
         expect(s["80"]).toContain("proxy_pass http://$bluegreen_blue;");
@@ -60,7 +60,7 @@ describe("renderNginxConfig", () => {
             // In shared memory (`zone`, which `resolve` needs), the alias re-resolved in the
             // background, and idle connections kept for reuse.
             expect(conf).toContain(
-                `\n    upstream bluegreen_${color} {\n        zone bluegreen_${color} 64k;\n        server ${target} resolve max_fails=1 fail_timeout=1s;\n        keepalive ${UPSTREAM_KEEPALIVE};\n        keepalive_requests 10000;\n    }\n`,
+                `\n    upstream bluegreen_${color} {\n        zone bluegreen_${color} 64k;\n        server ${target} resolve max_fails=1 fail_timeout=5s;\n        keepalive ${UPSTREAM_KEEPALIVE};\n        keepalive_requests 10000;\n    }\n`,
             );
         }
         // Upstream keep-alive needs HTTP/1.1 and no `Connection: close` passed on.
@@ -88,7 +88,7 @@ describe("renderNginxConfig", () => {
 
     it("writes an address target as it is, with nothing to resolve", () => {
         const conf = renderNginxConfig({ activeColor: "blue", targets: { blue: "blue:8080", green: "10.0.0.7:8080" } });
-        expect(upstreams(conf)).toEqual({ bluegreen_blue: "blue:8080 resolve max_fails=1 fail_timeout=1s", bluegreen_green: "10.0.0.7:8080 max_fails=1 fail_timeout=1s" });
+        expect(upstreams(conf)).toEqual({ bluegreen_blue: "blue:8080 resolve max_fails=1 fail_timeout=5s", bluegreen_green: "10.0.0.7:8080 max_fails=1 fail_timeout=5s" });
     });
 
     it("swaps only the listeners' targets when green is active", () => {
