@@ -18,6 +18,7 @@ import { ProgramStack, dockerCli, freePort } from "../test/helpers/programStack"
 import { ROOT, pulumiEnv, runId } from "../test/helpers/toolchain";
 import { FastPathResults, fastPathMarkdown, measureFastPath } from "./fastPath";
 import { kubernetesRow } from "./kubernetesSwitch";
+import { ProxyThroughput, measureProxyThroughput, proxyThroughputMarkdown } from "./proxyThroughput";
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 5); // blue → green → blue, each
 const RATE = Number(process.env.BENCH_RATE ?? 300); // requests/s in all, three streams of RATE/3
@@ -201,11 +202,6 @@ async function pulumi(args: string[], stack: string): Promise<number> {
     return Date.now() - t;
 }
 
-async function maxThroughput(url: string) {
-    const r = await (autocannon({ url, connections: 10, duration: 8 }) as unknown as Promise<autocannon.Result>);
-    return { rps: Math.round(r.requests.average), p99: r.latency.p99, errors: r.errors + r.non2xx };
-}
-
 function version(cmd: string, args: string[]): string {
     try {
         const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -229,13 +225,21 @@ async function main() {
         console.log(fastPathMarkdown(fast));
         return;
     }
+    // BENCH_ONLY=proxy: only the proxy table (bench/proxyThroughput.ts); exits 1 if a target is missed.
+    if (process.env.BENCH_ONLY === "proxy") {
+        const proxy = await measureProxyThroughput(id);
+        const dir = path.join(ROOT, "bench/results");
+        fs.writeFileSync(path.join(dir, "proxy.json"), JSON.stringify({ machine: machineFacts(), proxyThroughput: proxy }, null, 2) + "\n");
+        console.log(proxyThroughputMarkdown(proxy));
+        if (proxy.misses.length) process.exitCode = 1;
+        return;
+    }
     const label = `bluegreen.bench=${id}`;
     const p = new ProgramStack(id);
     const stack = id;
     const results: Record<string, unknown>[] = [];
     const unavailable: { name: string; reason: string }[] = [];
     let pulumiFigures = {};
-    let proxyOverhead = {};
     try {
         // 1. This project: the program itself (index.ts), switched by `pulumi config set activeColor X && pulumi up`.
         await p.create({ healthRetries: "10", healthDeadlineSeconds: "60" });
@@ -247,7 +251,6 @@ async function main() {
         const [green] = p.containers("green");
         const endpoints = { blue: `${blue}:8080`, green: `${green}:8080` };
         const network = dockerCli("network", "ls", "-q", "--filter", `label=bluegreen.stack=${p.prefix}`);
-        const ipOf = (c: string) => dockerCli("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c);
         const fx = { label, network };
         const setColor = (c: Color) => run("pulumi", ["config", "set", "bluegreen:activeColor", c, "--stack", stack], { cwd: ROOT, env: { ...process.env, ...env } });
 
@@ -337,9 +340,6 @@ async function main() {
         const noopUpMs = pct(noop, 50);
         pulumiFigures = { switchUpMs: switchUp, noopUpMs, ratio: round(switchUp / noopUpMs), previewMs: pct(previews, 50) };
 
-        const direct = await maxThroughput(`http://${ipOf(blue)}:8080/`);
-        const proxied = await maxThroughput(`http://127.0.0.1:${livePort}/`);
-        proxyOverhead = { directRps: direct.rps, proxiedRps: proxied.rps, directP99Ms: direct.p99, proxiedP99Ms: proxied.p99 };
     } finally {
         // The seeds' containers first: they sit on the program's network, which destroy removes.
         const seeds = dockerCli("ps", "-aq", "--filter", `label=${label}`).split("\n").filter(Boolean);
@@ -351,19 +351,26 @@ async function main() {
         }
     }
 
+    // The proxy table: both proxies and the app directly, in rounds (bench/proxyThroughput.ts).
+    const proxyThroughput: ProxyThroughput = await measureProxyThroughput(id);
+
     let fastPath: FastPathResults | undefined;
     if (process.env.BENCH_ONLY !== "seeds") fastPath = await measureFastPath(id);
 
     const k8s = process.env.BENCH_ONLY !== "seeds" ? await kubernetesRow(id) : undefined;
     const machine = machineFacts();
-    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyOverhead, fastPath, kubernetes: k8s?.result };
+    const out = { machine, contenders: results, unavailable, pulumi: pulumiFigures, proxyThroughput, fastPath, kubernetes: k8s?.result };
     const dir = path.join(ROOT, "bench/results");
     fs.mkdirSync(dir, { recursive: true });
+    const md = markdown(out) + "\n" + proxyThroughputMarkdown(proxyThroughput) + (fastPath ? "\n" + fastPathMarkdown(fastPath) : "") + (k8s ? "\n" + k8s.markdown : "");
     fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(out, null, 2) + "\n");
-    fs.writeFileSync(path.join(dir, "latest.md"), markdown(out) + (fastPath ? "\n" + fastPathMarkdown(fastPath) : "") + (k8s ? "\n" + k8s.markdown : ""));
-    console.log(markdown(out));
-    if (fastPath) console.log(fastPathMarkdown(fastPath));
-    if (k8s) console.log(k8s.markdown);
+    fs.writeFileSync(path.join(dir, "latest.md"), md);
+    console.log(md);
+    // A missed target fails the bench (after the results are written, so that they can be read).
+    if (proxyThroughput.misses.length) {
+        console.error(`[bench] proxy targets missed:\n${proxyThroughput.misses.join("\n")}`);
+        process.exitCode = 1;
+    }
 }
 
 /** The machine and the versions a run measured. */
@@ -426,7 +433,6 @@ function markdown(out: any): string {
         ...out.unavailable.map((u: any) => `- ${u.name}: not measured: ${u.reason}`),
         "",
         `Pulumi: switch \`up\` ${out.pulumi.switchUpMs} ms, no-op \`up\` ${out.pulumi.noopUpMs} ms (ratio ${out.pulumi.ratio}), \`preview\` ${out.pulumi.previewMs} ms.`,
-        `Proxy overhead (10 connections, 8 s): direct ${out.proxyOverhead.directRps} req/s, p99 ${out.proxyOverhead.directP99Ms} ms; through nginx ${out.proxyOverhead.proxiedRps} req/s, p99 ${out.proxyOverhead.proxiedP99Ms} ms.`,
         "",
     ].join("\n");
 }

@@ -5,12 +5,17 @@
  * PREVIEW_PORT the idle one, and nothing else: no status document, and the color header only on
  * the preview listener (the smoke test reads it there). A third listener, STATUS_PORT on the
  * container's loopback and never published, serves STATUS_PATH to the traffic switch, which
- * reads it with `docker exec` inside the container. Each color is reached by its network alias (`blue:8080`), which
- * nginx resolves through Docker's DNS at request time (`resolver`, a variable in `proxy_pass`),
- * never at load time: a stopped or replaced replica drops out of the answer within a second, an
- * address Docker hands to a new container of the other color is never reused for this one, and
- * neither `nginx -t` nor a restarted proxy depends on every replica running. Replacing the
- * replicas of a color changes nothing in this file, so it causes no reload.
+ * reads it with `docker exec` inside the container.
+ *
+ * Each color is an `upstream` of its network alias (`server blue:8080 resolve`), which nginx
+ * re-resolves through Docker's DNS every second in the background (nginx >= 1.27.3), with a pool
+ * of kept-alive connections to the replicas (`keepalive`): no connection per request, no
+ * TIME_WAIT pile-up. The alias, never an address, is what the file holds: a stopped or replaced
+ * replica drops out of the answer within a second, its pooled connections close with it, an
+ * address Docker hands to a new container of the other color is never written here, and neither
+ * `nginx -t` nor a restarted proxy depends on every replica running (a name that resolves to
+ * nothing leaves its upstream empty until it does). Replacing the replicas of a color changes
+ * nothing in this file, so it causes no reload.
  */
 import { type Color, otherColor } from "./settings";
 
@@ -36,6 +41,16 @@ export const COLOR_HEADER = "X-Bluegreen-Color";
 /** Docker's embedded DNS, present in every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
 
+/** Idle kept-alive connections to one color that each nginx worker keeps for reuse. */
+export const UPSTREAM_KEEPALIVE = 32;
+/**
+ * How long nginx waits for a color's replica to accept a connection before it tries the next
+ * one. On the stack's own Docker network a connection is accepted within a millisecond; one that
+ * is not is to a replica that has just gone (its address stays in the pool until the next
+ * resolution, at most a second later), and the request goes to another replica after this long.
+ */
+export const CONNECT_TIMEOUT_SECONDS = 1;
+
 /** kamal-proxy's drain timeout, and the `drainSeconds` default. */
 export const DEFAULT_DRAIN_SECONDS = 30;
 
@@ -58,15 +73,58 @@ export function checkTarget(target: string): string {
     return target;
 }
 
-/** A public listener: everything goes to `color` (the status path too: the app answers it). */
+/** The upstream group of one color: its alias, re-resolved every second, with a connection pool. */
+export const upstreamName = (color: Color) => `bluegreen_${color}`;
+
+function upstream(color: Color, target: string): string {
+    // An address (an IPv4 target) needs no resolving; a name is re-resolved by `resolver`.
+    const resolve = /^\d{1,3}(?:\.\d{1,3}){3}:/.test(target) ? "" : " resolve";
+    // A replica that failed is skipped for 5 s (nginx's default is 10 s): longer than a stop plus
+    // the alias's resolution period (`valid=1s`, asked again a second after that ends: every 2 s;
+    // with 3 s a stopped replica's address was still there to be tried again), so its address is
+    // gone before nginx would try it again, and short enough that one started again serves within
+    // seconds even when a resolution failed and its address never left.
+    const failed = " max_fails=1 fail_timeout=5s";
+    return [
+        `    upstream ${upstreamName(color)} {`,
+        `        zone ${upstreamName(color)} 64k;`,
+        `        server ${target}${resolve}${failed};`,
+        `        keepalive ${UPSTREAM_KEEPALIVE};`,
+        "        keepalive_requests 10000;",
+        "    }",
+    ].join("\n");
+}
+
+/** The named location a listener's request goes to, once, when nginx could not reach the color. */
+export const RETRY_LOCATION = "@bluegreen_retry";
+
+/**
+ * A public listener: everything goes to `color` (the status path too: the app answers it).
+ *
+ * A replica killed outright leaves its address in the upstream until the next resolution (up to
+ * a second), and a connection to it is not refused but times out (CONNECT_TIMEOUT_SECONDS). A
+ * request whose timeout ends after Docker's DNS has dropped that address finds the color with one
+ * replica, and nginx (`proxy_next_upstream`) then tries no other: it would answer 504. Such a
+ * request starts over once in RETRY_LOCATION, on the color's replicas as they are now.
+ * Only idempotent methods: a 502 can also mean the request reached a replica that then failed.
+ * The app's own 502 and 504 pass through (`proxy_intercept_errors` is off).
+ */
 function server(port: number, color: Color, role: "live" | "preview"): string {
+    // The variable names the color's upstream group, so a listener's color is one word.
+    const pass = [
+        `            proxy_pass http://$bluegreen_${color};`,
+        ...(role === "preview" ? [`            add_header ${COLOR_HEADER} ${color} always;`] : []),
+    ];
     return [
         "    server {",
         `        listen ${port};`,
         "        location / {",
-        // A variable makes nginx resolve the name per request (cached `valid` seconds).
-        `            proxy_pass http://$bluegreen_${color};`,
-        ...(role === "preview" ? [`            add_header ${COLOR_HEADER} ${color} always;`] : []),
+        ...pass,
+        `            error_page 502 504 = ${RETRY_LOCATION};`,
+        "        }",
+        `        location ${RETRY_LOCATION} {`,
+        "            if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }",
+        ...pass,
         "        }",
         "    }",
     ].join("\n");
@@ -101,7 +159,6 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     const active = input.activeColor;
     const idle = otherColor(active);
     const generation = generationOf(input);
-    const target = (c: Color) => `"${checkTarget(input.targets[c])}"`;
     const drain = input.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
     if (!Number.isInteger(drain) || drain < 1 || drain > 3600) throw new Error(`drainSeconds ${JSON.stringify(drain)} is not a whole number from 1 to 3600`);
     return [
@@ -121,21 +178,27 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "    access_log off;",
         "    server_tokens off;",
         "    keepalive_requests 10000;",
+        // HTTP/1.1 without `Connection: close`, so the colors' connections stay in the pool.
         "    proxy_http_version 1.1;",
         '    proxy_set_header Connection "";',
         "    proxy_set_header Host $host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
-        "    proxy_connect_timeout 5s;",
+        `    proxy_connect_timeout ${CONNECT_TIMEOUT_SECONDS}s;`,
         // Streams (Server-Sent Events, long polls): pass each chunk on at once, and allow an
         // hour of silence between two reads before giving up on the color.
         "    proxy_buffering off;",
         "    proxy_read_timeout 3600s;",
+        // A replica that refuses, resets or does not accept: the request goes to the next one
+        // (an idempotent one; a failed pooled connection is retried without counting a try).
         "    proxy_next_upstream error timeout;",
+        // Docker's DNS, asked again every second whatever TTL it gives (it gives 600 s).
         `    resolver ${DOCKER_DNS} valid=1s ipv6=off;`,
         "    resolver_timeout 2s;",
-        `    map "" $bluegreen_blue { default ${target("blue")}; }`,
-        `    map "" $bluegreen_green { default ${target("green")}; }`,
+        upstream("blue", checkTarget(input.targets.blue)),
+        upstream("green", checkTarget(input.targets.green)),
+        `    map "" $bluegreen_blue { default ${upstreamName("blue")}; }`,
+        `    map "" $bluegreen_green { default ${upstreamName("green")}; }`,
         server(LIVE_PORT, active, "live"),
         server(PREVIEW_PORT, idle, "preview"),
         statusServer(active, generation),

@@ -34,7 +34,16 @@ export function traefikArgs(): string[] {
 }
 
 /** The transport of both colors' services. */
-const COLOR_TRANSPORT = "colors";
+export const COLOR_TRANSPORT = "colors";
+/** Idle connections to a color that Traefik keeps for reuse (Go's `MaxIdleConnsPerHost`). */
+export const TRAEFIK_POOL_SIZE = 64;
+/**
+ * How long a pooled connection to a color may stay unused before Traefik closes it. Under load a
+ * pooled connection is reused within milliseconds, so this costs no throughput; and it is what
+ * lets the switch's drain tell requests in flight from idle connections: 0.2 s after the last
+ * request on it, a connection to the old color is closed unless a request still runs on it.
+ */
+export const TRAEFIK_IDLE_CONN_MS = 200;
 
 /** The dynamic configuration as JSON, which is valid YAML for Traefik's file provider. */
 export function renderTraefikConfig(input: NginxConfigInput): string {
@@ -58,9 +67,13 @@ export function renderTraefikConfig(input: NginxConfigInput): string {
                 [`blue-${generation}`]: service("blue"),
                 [`green-${generation}`]: service("green"),
             },
-            // No connection to a color is kept for reuse (as nginx here): each connection is one
-            // request in flight, which is what the switch counts while the old color drains.
-            serversTransports: { [COLOR_TRANSPORT]: { maxIdleConnsPerHost: -1 } },
+            // A pool of connections to each color (Go keys it by the alias, and dials the alias
+            // anew for each new connection, so a stopped replica's address is never dialed after
+            // Docker's DNS drops it). Idle ones close after TRAEFIK_IDLE_CONN_MS: what the
+            // switch's drain waits for on the old color is then only a request in flight.
+            serversTransports: {
+                [COLOR_TRANSPORT]: { maxIdleConnsPerHost: TRAEFIK_POOL_SIZE, forwardingTimeouts: { idleConnTimeout: `${TRAEFIK_IDLE_CONN_MS}ms` } },
+            },
         },
     };
     return `# Rendered by bluegreen; \`pulumi up\` owns this file. active: ${input.activeColor}\n${JSON.stringify(config, null, 2)}\n`;

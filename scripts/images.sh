@@ -5,15 +5,32 @@
 #   offline     built from Debian packages (debootstrap, root, once) and, for Traefik, Go sources
 # and ends up under the name the program's defaults use ($LOCAL_NGINX, $LOCAL_TRAEFIK, $LOCAL_DEMO).
 
-# The offline root file system: Debian with nginx-light, curl and python3 (root, once, cached).
+# The offline root file systems (root, once, cached): Debian with nginx-light, curl and python3,
+# the base of the offline Traefik and demo images; and Debian $NGINX_SUITE with nginx and curl, the
+# offline nginx image (its nginx must be >= $NGINX_MIN_VERSION, see lib.sh).
 OFFLINE_ROOTFS="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-curl-python3.tar"
 OFFLINE_BASE="$IMAGE_PREFIX/offline-base:$DEBIAN_SUITE"
+NGINX_ROOTFS="$BLUEGREEN_CACHE/rootfs-$NGINX_SUITE-nginx-curl.tar"
+OFFLINE_NGINX="$IMAGE_PREFIX/offline-nginx:$NGINX_SUITE"
 TRAEFIK_BINARY="$BLUEGREEN_CACHE/traefik-v$TRAEFIK_VERSION/traefik"
 
 app_hash() { sha256sum "$ROOT/demo/app.py" | cut -c1-16; }
 
 # image_present IMAGE: the engine has it.
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# nginx_version IMAGE: the version of the nginx in IMAGE (empty if it has none).
+nginx_version() { docker run --rm --entrypoint nginx "$1" -v 2>&1 | sed -n 's|.*nginx/\([0-9][0-9.]*\).*|\1|p'; }
+# nginx_runs_config IMAGE: IMAGE's nginx runs the proxy's config (>= NGINX_MIN_VERSION).
+nginx_runs_config() {
+  local v; v=$(nginx_version "$1")
+  [[ -n "$v" && "$(printf '%s\n%s\n' "$NGINX_MIN_VERSION" "$v" | sort -V | head -1)" == "$NGINX_MIN_VERSION" ]]
+}
+# nginx_current: $LOCAL_NGINX exists and runs the proxy's config; a warm machine's older image
+# (bookworm's 1.22) counts as missing, so the set-up replaces it with no manual step.
+nginx_current() { image_present "$LOCAL_NGINX" && nginx_runs_config "$LOCAL_NGINX"; }
+# nginx_says: the one line of the set-up that says which nginx the proxy runs.
+nginx_says() { step "images: $LOCAL_NGINX is nginx $(nginx_version "$LOCAL_NGINX")$1"; }
 
 # demo_present: both demo tags exist and were built from the current demo/app.py.
 demo_present() {
@@ -40,7 +57,22 @@ pull_official() {
 }
 
 # --- online ---------------------------------------------------------------------------------
-online_nginx() { pull_official "$NGINX_IMAGE" && docker tag "$NGINX_IMAGE" "$LOCAL_NGINX" && step "images: $LOCAL_NGINX is the official $NGINX_IMAGE"; }
+online_nginx() {
+  # A registry mirror's stand-in (scripts/registry.sh) pulled before the offline nginx moved to
+  # Debian sid holds nginx 1.22: pull again; if the mirror still serves it (the registry step,
+  # after this one, re-seeds it), build the same image offline instead.
+  if image_present "$NGINX_IMAGE" && ! nginx_runs_config "$NGINX_IMAGE"; then docker rmi "$NGINX_IMAGE" >/dev/null; fi
+  pull_official "$NGINX_IMAGE"
+  if ! nginx_runs_config "$NGINX_IMAGE"; then
+    [[ -n "$(docker image inspect -f '{{index .Config.Labels "bluegreen.standin-for"}}' "$NGINX_IMAGE")" ]] \
+      || die "$NGINX_IMAGE runs nginx $(nginx_version "$NGINX_IMAGE"); the proxy's config needs >= $NGINX_MIN_VERSION"
+    step "images: the registry mirror's $NGINX_IMAGE is an old stand-in (nginx $(nginx_version "$NGINX_IMAGE")); building nginx offline"
+    docker rmi "$NGINX_IMAGE" >/dev/null
+    offline_nginx
+    return
+  fi
+  docker tag "$NGINX_IMAGE" "$LOCAL_NGINX" && nginx_says ", the official $NGINX_IMAGE"
+}
 online_traefik() { pull_official "$TRAEFIK_IMAGE" && docker tag "$TRAEFIK_IMAGE" "$LOCAL_TRAEFIK" && step "images: $LOCAL_TRAEFIK is the official $TRAEFIK_IMAGE"; }
 online_demo() {
   pull_official "$PYTHON_IMAGE"
@@ -52,29 +84,37 @@ online_demo() {
 }
 
 # --- offline --------------------------------------------------------------------------------
-offline_rootfs() {
-  [[ -s "$OFFLINE_ROOTFS" ]] && return 0
+# debootstrap_rootfs TAR SUITE PACKAGES: a minimal Debian SUITE with PACKAGES, as a tar (once).
+debootstrap_rootfs() {
+  local tar="$1" suite="$2" packages="$3"
+  [[ -s "$tar" ]] && return 0
   if ! command -v debootstrap >/dev/null; then
     step "images: installing Debian's debootstrap (root: apt-get)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fi
-  step "images: debootstrap $DEBIAN_SUITE with nginx-light, curl, python3 (root; about a minute, once)"
-  local dir; dir=$(mktemp -d)
-  debootstrap --variant=minbase --include=nginx-light,curl,python3 "$DEBIAN_SUITE" "$dir" >"$BLUEGREEN_CACHE/debootstrap.log" 2>&1 \
-    || die "debootstrap failed; see $BLUEGREEN_CACHE/debootstrap.log"
+  step "images: debootstrap $suite with ${packages//,/, } (root; about a minute, once)"
+  local dir log="$BLUEGREEN_CACHE/debootstrap-$suite.log"; dir=$(mktemp -d)
+  debootstrap --variant=minbase --include="$packages" "$suite" "$dir" >"$log" 2>&1 \
+    || die "debootstrap $suite failed; see $log"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/etc/nginx/sites-enabled/default
-  tar -C "$dir" -cf "$OFFLINE_ROOTFS.part" . && mv "$OFFLINE_ROOTFS.part" "$OFFLINE_ROOTFS"
+  tar -C "$dir" -cf "$tar.part" . && mv "$tar.part" "$tar"
   rm -rf "$dir"
 }
+offline_rootfs() { debootstrap_rootfs "$OFFLINE_ROOTFS" "$DEBIAN_SUITE" nginx-light,curl,python3; }
 offline_base() {
   image_present "$OFFLINE_BASE" && return 0
   offline_rootfs
   docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$OFFLINE_ROOTFS" "$OFFLINE_BASE" >/dev/null
 }
+offline_nginx_image() {
+  image_present "$OFFLINE_NGINX" && return 0
+  debootstrap_rootfs "$NGINX_ROOTFS" "$NGINX_SUITE" nginx,curl
+  docker import -c 'CMD ["nginx", "-g", "daemon off;"]' "$NGINX_ROOTFS" "$OFFLINE_NGINX" >/dev/null
+}
 offline_nginx() {
-  offline_base
-  docker tag "$OFFLINE_BASE" "$LOCAL_NGINX"
-  step "images: $LOCAL_NGINX is nginx $(docker run --rm "$LOCAL_NGINX" nginx -v 2>&1 | sed 's/.*nginx\///') from Debian packages"
+  offline_nginx_image
+  docker tag "$OFFLINE_NGINX" "$LOCAL_NGINX"
+  nginx_says ", from Debian $NGINX_SUITE's packages"
 }
 offline_traefik_binary() {
   [[ -x "$TRAEFIK_BINARY" ]] && return 0
@@ -116,7 +156,7 @@ offline_demo() {
 # image_piece PIECE WAY: acts on one decision of the plan.
 image_piece() {
   case "$2" in
-    present) step "images: $1 present" ;;
+    present) if [[ "$1" == nginx ]]; then nginx_says " (present)"; else step "images: $1 present"; fi ;;
     pull|dockerfile) "online_$1" ;;
     offline) "offline_$1" ;;
     *) die "images: no way \"$2\" for $1" ;;

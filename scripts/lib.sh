@@ -10,6 +10,11 @@ export ROOT BLUEGREEN_CACHE
 NODE_VERSION=24.21.0
 LANGUAGE_HOST_SDK_VERSION=3.68.0
 DEBIAN_SUITE=bookworm
+# The offline nginx image comes from Debian sid (nginx 1.30 today): the proxy's config needs nginx
+# >= 1.27.3 (upstream servers re-resolved by name, with a keep-alive pool: `server blue:8080
+# resolve`), and bookworm's is 1.22. The set-up replaces a local nginx image older than this.
+NGINX_SUITE=sid
+NGINX_MIN_VERSION=1.27.3
 # Traefik for the benchmark's seed-C contender: 3.6.12 is the newest release whose dependencies
 # the Go module proxy reachable here serves (3.7.x needs a go-http-auth pseudo-version it refuses).
 TRAEFIK_VERSION=3.6.12

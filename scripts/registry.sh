@@ -9,7 +9,7 @@
 #   scripts/registry.sh url      print its address
 #
 # The stand-ins are built offline (scripts/images.sh) and labelled `bluegreen.standin-for`:
-#   library/nginx:<pin>    the Debian nginx image
+#   library/nginx:<pin>    the Debian nginx image (sid's, see NGINX_SUITE in lib.sh)
 #   library/traefik:<pin>  Traefik built from Go sources, laid out as the official image is: the
 #                          binary in /usr/local/bin, /entrypoint.sh, busybox wget and no curl
 #   library/python:<pin>   the Debian image (python3)
@@ -90,9 +90,9 @@ push() {
 seed() {
   local ctx
   if has library/nginx "${NGINX_IMAGE#*:}"; then step "registry: library/$NGINX_IMAGE present"; else
-    offline_base
+    offline_nginx_image
     ctx=$(mktemp -d)
-    printf 'FROM %s\nCMD ["nginx", "-g", "daemon off;"]\n' "$OFFLINE_BASE" >"$ctx/Dockerfile"
+    printf 'FROM %s\nCMD ["nginx", "-g", "daemon off;"]\n' "$OFFLINE_NGINX" >"$ctx/Dockerfile"
     push "$NGINX_IMAGE" "$ctx"; rm -rf "$ctx"
   fi
   if has library/python "${PYTHON_IMAGE#*:}"; then step "registry: library/$PYTHON_IMAGE present"; else

@@ -104,7 +104,7 @@ probes() {
   [[ "$mode" =~ ^(auto|online|offline)$ ]] || die "BLUEGREEN_IMAGES is \"$mode\"; allowed: online, offline (unset: decided by probing)"
   if [[ "$answers" == true ]]; then
     docker info --format '{{json .RegistryConfig.Mirrors}}' 2>/dev/null | grep -q "127.0.0.1:$REGISTRY_PORT" && mirror=true
-    present_nginx=$(jbool image_present "$LOCAL_NGINX")
+    present_nginx=$(jbool nginx_current) # an nginx older than NGINX_MIN_VERSION counts as missing
     present_traefik=$(jbool image_present "$LOCAL_TRAEFIK")
     present_demo=$(jbool demo_present)
     # Can images be pulled? Asked only when one is missing: the pinned official nginx, bounded in time.
@@ -125,7 +125,7 @@ probes() {
  "images":{"pins":{"nginx":"$NGINX_IMAGE","traefik":"$TRAEFIK_IMAGE","python":"$PYTHON_IMAGE"},
    "present":{"nginx":$present_nginx,"traefik":$present_traefik,"demo":$present_demo},
    "pull":"$pull","pullDetail":"$detail",
-   "cache":{"rootfs":$(jbool test -s "$OFFLINE_ROOTFS"),"traefikBinary":$(jbool test -x "$TRAEFIK_BINARY")},
+   "cache":{"rootfs":$(jbool test -s "$OFFLINE_ROOTFS" -a -s "$NGINX_ROOTFS"),"traefikBinary":$(jbool test -x "$TRAEFIK_BINARY")},
    "traefikVersion":"$TRAEFIK_VERSION"}}
 JSON
 }

@@ -114,30 +114,44 @@ const procPort = (port: number) => port.toString(16).toUpperCase().padStart(4, "
  * Shell functions for Traefik's drain. /proc, ls, sed and awk: the official (busybox) and the
  * Debian image have all of them.
  *
- * \`socks\` prints what Traefik has open now, cheaply: the inodes of its process's sockets. Under
- * load /proc/net/tcp is no list to poll: every request leaves a connection to a color in
- * TIME_WAIT for a minute (12,000 lines at 200 requests/s, 50–90 ms to read), which slowed the
- * switch by a second. \`to_colors INODE...\` reads it once and keeps the inodes that are
- * connections to a color: established, not on one of Traefik's listeners (the clients') and not
- * to loopback (the switch's own requests to the API). The program's transport never reuses a
- * connection to a color, so each is one request in flight.
+ * \`socks\` prints what Traefik has open now, cheaply: the inodes of its process's sockets (under
+ * load /proc/net/tcp is no list to poll: it fills with TIME_WAIT connections, 50–90 ms a read).
+ * \`to_colors INODE...\` reads /proc/net/tcp once and keeps the inodes that are connections to a
+ * color: established, not on one of Traefik's listeners (the clients') and not to loopback (the
+ * switch's own requests to the API), and not to an address in \`$skip\` (/proc's hex, set by
+ * the switch to the color that is live after it, whose connections are not the drain's).
+ *
+ * Traefik 3 has no per-service count of open connections or requests in flight (v2's
+ * \`traefik_service_open_connections\` became \`traefik_open_connections\`, per entry point, in
+ * v3). The program's transport pools connections to the colors but closes one that has been idle
+ * for TRAEFIK_IDLE_CONN_MS (components/traefikConfig.ts): a connection to the old color still
+ * open after that is a request in flight on it.
  *
  * Where Traefik's process cannot be found or read (a custom image), both fall back to reading
  * /proc/net/tcp each time: \`socks\` prints the connections to colors (local-remote) and
  * \`to_colors\` passes them on.
  */
 export const TRAEFIK_IN_FLIGHT = `
-tpid=""
+tpid="" skip=""
 for p in /proc/[0-9]*; do
   case "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" in traefik\\ *|*/traefik\\ *) tpid=\${p#/proc/}; break ;; esac
 done
 colors() { # /proc/net/tcp lines of established connections to colors, as awk's input
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v want="$1" '$4 == "01" {
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v want="$1" -v skip=" $skip " '$4 == "01" {
     n = split($2, l, ":"); lp = l[n]
     if (lp == "${procPort(TRAEFIK_LIVE_PORT)}" || lp == "${procPort(TRAEFIK_PREVIEW_PORT)}" || lp == "${procPort(TRAEFIK_API_PORT)}") next
     if ($3 ~ /^0100007F:/ || $3 ~ /^0000000000000000FFFF00000100007F:/ || $3 ~ /^00000000000000000000000001000000:/) next
+    split($3, r, ":"); if (index(skip, " " substr(r[1], length(r[1]) - 7) " ")) next
     if (want == "") print $2 "-" $3; else if (index(want, " " $10 " ")) print $10
   }'
+}
+# hex_ips NAME: the IPv4 addresses Docker's DNS gives for NAME, as /proc/net/tcp writes them.
+hex_ips() {
+  { getent ahostsv4 "$1" 2>/dev/null || nslookup "$1" 2>/dev/null; } | awk '{
+    for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$/ && $i != "127.0.0.11") {
+      split($i, o, "."); printf "%02X%02X%02X%02X\\n", o[4], o[3], o[2], o[1]
+    }
+  }' | sort -u
 }
 if [ -n "$tpid" ] && ls "/proc/$tpid/fd" >/dev/null 2>&1; then
   socks() { ls -l "/proc/$tpid/fd" 2>/dev/null | sed -n 's/.*socket:\\[\\([0-9]*\\)\\].*/\\1/p'; }
@@ -148,7 +162,8 @@ else
 fi`;
 
 /**
- * Installs stdin as Traefik's watched dynamic config; args: the four of nginx's, then drainSeconds.
+ * Installs stdin as Traefik's watched dynamic config; args: the four of nginx's, drainSeconds, and
+ * the host name of the color that is live after it.
  * Traefik swaps routes inside the process when the file changes: no restart, no reload, no
  * connection closed. The rendered JSON was built from validated values; the rename makes the
  * watcher see only whole files. The next file is written in a subdirectory, which Traefik's
@@ -160,13 +175,14 @@ fi`;
  *
  * Then the drain: the requests Traefik had in flight until it served the new routes keep the
  * old color's handler until they end, and Traefik cannot bound them (README, "Long-lived
- * connections"); the switch waits until they have ended, or for drainSeconds, so that nothing
- * later in the same \`up\` (the old color's replaced containers) or after it retires the old
- * color while they run.
+ * connections"); the switch waits until the connections to colors other than the live one that
+ * were open until then have closed (an idle pooled one closes TRAEFIK_IDLE_CONN_MS after its last
+ * request), or for drainSeconds, so that nothing later in the same \`up\` (the old color's
+ * replaced containers) or after it retires the old color while they run.
  */
 export const TRAEFIK_APPLY_SCRIPT = `
 set -eu
-dir=$1 generation=$2 url=$3 expect=$4 drain=$5
+dir=$1 generation=$2 url=$3 expect=$4 drain=$5 live=\${6:-}
 conf="$dir/live.yml" next="$dir/${TRAEFIK_STAGING_DIR}/live.yml.next"
 umask 022
 mkdir -p "\${next%/*}"
@@ -176,6 +192,8 @@ old=$(socks)
 mv -f "$next" "$conf"
 # What is open until Traefik serves the new routes may be a request on the old color.
 ${waitForGeneration(`\n  old="$old $(socks)"`)}
+# The live color's connections (pooled, reused by the new routes) are not the drain's.
+[ -z "$live" ] || skip=$(echo $(hex_ips "$live"))
 # shellcheck disable=SC2086
 old=$(to_colors $(printf '%s\\n' $old | sort -u))
 cs() { read -r up _ < /proc/uptime; echo "\${up%.*}\${up#*.}"; } # centiseconds since boot
@@ -185,8 +203,9 @@ while [ -n "$old" ] && [ "$(cs)" -lt "$end" ]; do
   left=0
   for c in $old; do case "$now" in *" $c "*) left=1; break ;; esac; done
   [ "$left" = 0 ] && break
-  # Requests end within milliseconds: look again soon, then (a stream) every 0.2 s.
-  n=$((n + 1)); if [ "$n" -le 10 ]; then sleep 0.03; else sleep 0.2; fi
+  # Requests end, and idle pooled connections close, within a fraction of a second: look
+  # again soon, then (a stream) every 0.2 s.
+  n=$((n + 1)); if [ "$n" -le 30 ]; then sleep 0.03; else sleep 0.2; fi
 done
 `;
 
@@ -198,7 +217,13 @@ curl -s -m 2 "$2" 2>/dev/null || wget -qO- -T 2 "$2" 2>/dev/null || true
 `;
 
 /** What the switch needs to know about one kind of proxy. */
-export const SWITCH_BACKENDS: Record<ProxyKind, { applyScript: string; servedGeneration: (status: string) => string; expect: (generation: string) => string }> = {
+export const SWITCH_BACKENDS: Record<ProxyKind, {
+    applyScript: string;
+    servedGeneration: (status: string) => string;
+    expect: (generation: string) => string;
+    /** The host name of the color the config routes live traffic to (its drain skips it); "" if unknown. */
+    liveHost?: (config: string) => string;
+}> = {
     nginx: {
         applyScript: NGINX_APPLY_SCRIPT,
         servedGeneration: (status) => /"generation":"([0-9a-f]+)"/.exec(status)?.[1] ?? "",
@@ -208,8 +233,20 @@ export const SWITCH_BACKENDS: Record<ProxyKind, { applyScript: string; servedGen
         applyScript: TRAEFIK_APPLY_SCRIPT,
         servedGeneration: (status) => /"service":"(?:blue|green)-([0-9a-f]+)(?:@file)?"/.exec(status)?.[1] ?? "",
         expect: (g) => `-${g}`,
+        liveHost: traefikLiveHost,
     },
 };
+
+/** The live router's color's host, from the rendered Traefik file (JSON after a comment line). */
+export function traefikLiveHost(config: string): string {
+    try {
+        const http = JSON.parse(config.slice(config.indexOf("\n") + 1)).http;
+        const host = new URL(http.services[http.routers.live.service].loadBalancer.servers[0].url).hostname;
+        return /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(host) ? host : "";
+    } catch {
+        return "";
+    }
+}
 
 export interface SwitchState {
     /** Which proxy holds the configuration. */
@@ -244,13 +281,13 @@ const GATE_FAILED = 75;
 
 /**
  * The gate and the apply in one `docker exec` (each exec costs a round trip to the engine and
- * a process start): args are the apply's five, then the gate's. The gate runs first, in a
+ * a process start): args are the apply's six, then the gate's. The gate runs first, in a
  * subshell that cannot read the config on stdin; if it fails, nothing is written.
  */
 export const gatedApplyScript = (applyScript: string) => `
-a1=$1 a2=$2 a3=$3 a4=$4 a5=$5; shift 5
+a1=$1 a2=$2 a3=$3 a4=$4 a5=$5 a6=$6; shift 6
 if ! gate_out=$(exec </dev/null; ${HEALTH_SCRIPT}); then echo "$gate_out"; exit ${GATE_FAILED}; fi
-set -- "$a1" "$a2" "$a3" "$a4" "$a5"
+set -- "$a1" "$a2" "$a3" "$a4" "$a5" "$a6"
 ${applyScript}
 `;
 
@@ -268,7 +305,7 @@ function gateError(s: SwitchState, out: string): Error {
  */
 async function apply(s: SwitchState, gated: boolean): Promise<void> {
     const k = SWITCH_BACKENDS[s.kind];
-    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation), String(s.drainSeconds ?? 30)];
+    const applyArgs = [s.configDir, s.generation, s.statusUrl, k.expect(s.generation), String(s.drainSeconds ?? 30), k.liveHost?.(s.config) ?? ""];
     const gateArgs = [String(s.health.retries), String(s.health.intervalSeconds), String(s.health.deadlineSeconds), ...s.gateUrls];
     const r = await execScript(s.container, gated ? gatedApplyScript(k.applyScript) : k.applyScript, gated ? [...applyArgs, ...gateArgs] : applyArgs, {
         stdin: s.config,

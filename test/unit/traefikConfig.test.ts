@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { generationOf } from "../../components/nginxConfig";
-import { renderTraefikConfig, traefikArgs } from "../../components/traefikConfig";
+import { TRAEFIK_IDLE_CONN_MS, TRAEFIK_POOL_SIZE, renderTraefikConfig, traefikArgs } from "../../components/traefikConfig";
+import { traefikLiveHost } from "../../providers/bluegreen/dockerSwitch";
 
 const targets = { blue: "blue:8080", green: "green:9000" };
 const parse = (text: string) => JSON.parse(text.slice(text.indexOf("\n") + 1));
@@ -18,13 +19,20 @@ describe("renderTraefikConfig", () => {
         expect(conf.http.services[`green-${g}`].loadBalancer.servers).toEqual([{ url: "http://green:9000" }]);
     });
 
-    it("keeps no connection to a color for reuse, so that each one is a request in flight (what the switch's drain counts)", () => {
+    it("pools connections to the colors, and closes one idle for 0.2 s (what lets the switch's drain see requests in flight)", () => {
         const g = generationOf({ activeColor: "blue", targets });
         const conf = parse(renderTraefikConfig({ activeColor: "blue", targets }));
         const transport = conf.http.services[`blue-${g}`].loadBalancer.serversTransport;
         expect(conf.http.services[`green-${g}`].loadBalancer.serversTransport).toBe(transport);
-        // Traefik: "If negative, disables connection reuse."
-        expect(conf.http.serversTransports[transport]).toEqual({ maxIdleConnsPerHost: -1 });
+        expect(TRAEFIK_POOL_SIZE).toBe(64);
+        expect(TRAEFIK_IDLE_CONN_MS).toBe(200);
+        expect(conf.http.serversTransports[transport]).toEqual({ maxIdleConnsPerHost: 64, forwardingTimeouts: { idleConnTimeout: "200ms" } });
+    });
+
+    it("names the live color's host for the switch's drain, from the rendered file", () => {
+        expect(traefikLiveHost(renderTraefikConfig({ activeColor: "blue", targets }))).toBe("blue");
+        expect(traefikLiveHost(renderTraefikConfig({ activeColor: "green", targets }))).toBe("green");
+        expect(traefikLiveHost("# not the rendered file\n{}")).toBe("");
     });
 
     it("swaps the routers' services when green is active", () => {
@@ -50,7 +58,8 @@ describe("renderTraefikConfig", () => {
         // dynamic config has no per-request time limit (forwardingTimeouts bound the dial, the
         // response headers and idle connections only), so drainSeconds changes nothing here.
         expect(renderTraefikConfig({ activeColor: "blue", targets, drainSeconds: 3 })).toBe(renderTraefikConfig({ activeColor: "blue", targets }));
-        expect(renderTraefikConfig({ activeColor: "blue", targets })).not.toMatch(/Timeout/);
+        // The only forwarding timeout is the idle pooled connections' (above).
+        expect(renderTraefikConfig({ activeColor: "blue", targets }).match(/"\w*Timeout"/g)).toEqual(['"idleConnTimeout"']);
         expect(traefikArgs().filter((a) => /respondingTimeouts|forwardingTimeouts/.test(a))).toEqual([]);
     });
 });
