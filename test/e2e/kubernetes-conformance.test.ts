@@ -1,10 +1,15 @@
 /**
- * Conformance: what the real kubernetes plugin (4.34.2, built from the Go module) did with this
- * program, recorded step by step in ../shared/conformance/kubernetes-da3e7bc (the program at main
- * da3e7bc, on the project's cluster with a real node), replayed against the kubernetes plugin the
- * set-up installed (checked to be the real one: a Go binary, no stand-in's mark), on the local
- * cluster (scripts/cluster.sh; started here if it is down, and left as it was found), with the same
- * config changes, hand changes and refreshes. At every step:
+ * Conformance: what the real kubernetes plugin (4.34.2, built from the Go module) did with the
+ * program at main da3e7bc, recorded step by step in ../shared/conformance/kubernetes-da3e7bc (on
+ * the project's cluster with a real node), replayed against the kubernetes plugin the set-up
+ * installed (checked to be the real one: a Go binary, no stand-in's mark), on the local cluster
+ * (scripts/cluster.sh; started here if it is down, and left as it was found), with the same config
+ * changes, hand changes and refreshes. The program replayed is the recorded one, taken from git
+ * with this checkout's dependencies (as docker-upgrade.test.ts takes it): what is compared is the
+ * plugin, so the program's own changes since (labels, annotations, the Services' order, issue 27)
+ * are not differences; test/e2e/kubernetes.test.ts runs today's program on the same plugin. That
+ * program's readiness gate runs `kubectl`: the cluster's own is put first on its PATH. At every
+ * step:
  *
  * - the plan (`pulumi preview --json --show-sames`): every step of a custom resource or a provider,
  *   with its op, type, name, replace reasons and detailed diff; and the change summary counted over
@@ -16,14 +21,17 @@
  *
  * Left out, and why:
  * - Component resources (the stack, `BlueGreenService`, `ColorEnvironment`): no plugin runs them.
- *   Since da3e7bc the program declares its resources inside one `BlueGreenService`: one component
- *   more in each plan, the program's change. The recorded summaries' components are taken out as
- *   in docker-conformance.test.ts.
+ *   The recorded summaries' components are taken out as in docker-conformance.test.ts.
  * - The gate's and the providers' state: the recordings hold the kubernetes resources' only.
  * - The default kubernetes provider: neither the recordings nor `preview --json`'s summary count it.
- * - Three values of the live objects that say how far the cluster's controllers had got when the
+ * - Four values of the live objects that say how far the cluster's controllers had got when the
  *   provider read the object back, not what the plugin did, and that differ between two runs of
  *   the same step on the same cluster:
+ *   - a Deployment's `status.observedGeneration` and its `deployment.kubernetes.io/revision`
+ *     annotation, both written by the Deployment controller: in one run of this file (of several) on
+ *     the same plugin, step 05's blue was read back at generation 2 before the controller had
+ *     observed it (observed 1, revision "1"; recorded 2 and "2"), every other value the same. Its
+ *     `metadata.generation`, spec and inputs (what the plugin applied) are compared;
  *   - a Deployment's `status.terminatingReplicas` (pods still in their preStop sleep, 30 s: how
  *     many depends on how long the previous steps took), and the same field in the
  *     kube-controller-manager's `managedFields` entry;
@@ -51,12 +59,15 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireCluster, kubectlOn, releaseCluster, type LocalCluster } from "../helpers/localCluster";
 import { kubernetesCluster, requirements } from "../helpers/requirements";
-import { ROOT, pulumiEnv, runId, workspaceOptions } from "../helpers/toolchain";
+import { ROOT, pulumiEnv, runId, tmpDir, workspaceOptions } from "../helpers/toolchain";
 import { execFileSync } from "node:child_process";
 
 const missing = requirements("kubernetes-conformance.test.ts", kubernetesCluster());
 
 const DIR = path.join(ROOT, "..", "shared", "conformance", "kubernetes-da3e7bc");
+/** The recorded program: main at this commit, extracted in beforeAll. */
+const RECORDED_PROGRAM = "da3e7bc";
+const program = tmpDir("bg-kconf-program");
 const RECORDED_PREFIX = "bluegreen-kconf";
 const RECORDED_NAMESPACE = "default";
 
@@ -107,6 +118,9 @@ function normaliseString(s: string, side: Side): string {
         .replace(/^(?!127\.)\d{1,3}(?:\.\d{1,3}){3}$/, "<ip>");
 }
 
+/** Fields the cluster's controllers write as they catch up (see the header), left out on both sides. */
+const CONTROLLER_PROGRESS = new Set(["terminatingReplicas", "f:terminatingReplicas", "observedGeneration", "deployment.kubernetes.io/revision"]);
+
 function normalise(v: unknown, side: Side, key = ""): unknown {
     if (v === null || v === undefined) return null;
     if (Array.isArray(v)) {
@@ -118,7 +132,7 @@ function normalise(v: unknown, side: Side, key = ""): unknown {
     if (typeof v === "object") {
         if (SECRET_SIG in (v as object)) return "<secret>";
         return Object.fromEntries(Object.entries(v as object)
-            .filter(([k]) => k !== "terminatingReplicas" && k !== "f:terminatingReplicas")
+            .filter(([k]) => !CONTROLLER_PROGRESS.has(k))
             .map(([k, x]) => [k, normalise(x, side, k)]));
     }
     if (typeof v === "number" && key === "nodePort") return "<nodeport>";
@@ -197,7 +211,7 @@ function recordedCustomSummary(rec: Recording, components: number): Record<strin
 
 function cli(args: string[]): string {
     return execFileSync("pulumi", [...args, "--stack", id, "--non-interactive"], {
-        cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
+        cwd: program, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
     });
 }
 
@@ -258,10 +272,14 @@ beforeAll(async () => {
     if (missing) return;
     k8s = acquireCluster();
     kubectlOn(k8s, "create", "namespace", namespace);
+    const archive = execFileSync("git", ["-C", ROOT, "archive", RECORDED_PROGRAM], { maxBuffer: 256 * 1024 * 1024 });
+    execFileSync("tar", ["-x", "-C", program], { input: archive });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(program, "node_modules"));
     const ws = await workspaceOptions();
     // As the recordings ran: the cluster from KUBECONFIG, no kubeconfig in the stack's config.
-    env = { ...pulumiEnv(), KUBECONFIG: k8s.kubeconfig };
-    stack = await LocalWorkspace.createStack({ stackName: id, workDir: ROOT }, { ...ws, envVars: { ...ws.envVars, KUBECONFIG: k8s.kubeconfig } });
+    const base = pulumiEnv();
+    env = { ...base, KUBECONFIG: k8s.kubeconfig, PATH: `${k8s.bin}:${base.PATH ?? process.env.PATH}` };
+    stack = await LocalWorkspace.createStack({ stackName: id, workDir: program }, { ...ws, envVars: { ...ws.envVars, KUBECONFIG: k8s.kubeconfig, PATH: env.PATH } });
 }, 900_000);
 
 afterAll(async () => {
@@ -273,7 +291,7 @@ afterAll(async () => {
         }
         if (k8s) kubectlOn(k8s, "delete", "namespace", namespace, "--wait=false", "--ignore-not-found");
     } finally {
-        fs.rmSync(path.join(ROOT, `Pulumi.${id}.yaml`), { force: true });
+        fs.rmSync(program, { recursive: true, force: true });
         releaseCluster(k8s);
         console.log(`kubernetes conformance (pods: ${k8s?.pods}):`, JSON.stringify(results, null, 2));
     }
