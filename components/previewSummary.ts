@@ -94,6 +94,15 @@ function imageOf(s: StepState | undefined, color: string | undefined): string | 
 const KUBE_SERVICE = /^bluegreen:kubernetes:BlueGreenService$/;
 const KUBE_GATE = "bluegreen:kubernetes:DeploymentReadyGate";
 const KUBE_SERVICE_OBJECT = /^kubernetes:core\/v1:Service(Patch)?$/;
+/**
+ * The pod template annotation of the patch that restarts the old color once the live Service has
+ * left it (components/kubernetes/service.ts): a switch creates the new old color's patch and
+ * forgets the previous one's. Both are the switch, not other changes.
+ */
+export const RECYCLED_AT = "bluegreen.dev/recycledAt";
+const KUBE_RECYCLE = "kubernetes:apps/v1:DeploymentPatch";
+const isRecycle = (s: PreviewStep) => typeOf(s) === KUBE_RECYCLE &&
+    RECYCLED_AT in (((s.newState ?? s.oldState)?.inputs?.spec as { template?: { metadata?: { annotations?: Labels } } } | undefined)?.template?.metadata?.annotations ?? {});
 
 type Labels = Record<string, unknown>;
 const selectorOf = (s?: StepState) => ((s?.inputs?.spec as { selector?: Labels } | undefined)?.selector ?? undefined);
@@ -109,7 +118,7 @@ const sameLabels = (a?: Labels, b?: Labels) => JSON.stringify(Object.entries(a ?
 const parentOf = (s: PreviewStep) => s.newState?.parent ?? s.oldState?.parent;
 
 interface KubeSwitch {
-    /** The steps that make it: the gate and the Services whose selector alone moves. */
+    /** The steps that make it: the gate, the Services whose selector alone moves, the old color's restart. */
     steps: PreviewStep[];
     move: TrafficChange;
     service: string;
@@ -145,7 +154,8 @@ function kubeSwitches(steps: PreviewStep[]): KubeSwitch[] {
             fromImage: live ? image(selectorOf(live.oldState ?? live.newState), "oldState") : undefined,
             toImage: live ? image(selectorOf(live.newState), "newState") : undefined,
         };
-        out.push({ steps: [gate, ...services.filter(onlySelector)], move, service: nameOf(component) });
+        const recycles = children.filter((s) => isRecycle(s) && (s.op === "create" || s.op === "delete"));
+        out.push({ steps: [gate, ...services.filter(onlySelector), ...recycles], move, service: nameOf(component) });
     }
     return out;
 }

@@ -13,14 +13,13 @@ import { kubeconfigServerHost, serviceUrl } from "../serviceUrl";
 import { KubernetesServiceArgs, ServiceArgsError, validateKubernetesServiceArgs } from "../serviceArgs";
 import { DeclarationGate } from "../declaration";
 import { asRunError, ofActiveColor } from "../inputs";
+import { RECYCLED_AT } from "../previewSummary";
 import { COLORS, Color, ServiceType, otherColor } from "../settings";
 import { KubeColorEnvironment } from "./colorEnvironment";
 import { DeploymentReadyGate } from "./deploymentReadyGate";
 
 export type { KubernetesServiceArgs as BlueGreenServiceArgs } from "../serviceArgs";
 
-/** The pod template annotation whose change restarts the old color after a switch. */
-export const RECYCLED_AT = "bluegreen.dev/recycledAt";
 
 /** The component's type token. */
 export const KUBERNETES_SERVICE_TYPE = "bluegreen:kubernetes:BlueGreenService";

@@ -31,8 +31,8 @@ const FIXTURES: [string, Fixture, { platform: "docker" | "kubernetes"; resources
     ["preview-switch", switchPreview as unknown as Fixture, { platform: "docker", resources: 12 }],
     ["preview-switch-smoke", smokeSwitchPreview as unknown as Fixture, { platform: "docker", resources: 13 }],
     ["preview-idle-update", idleUpdatePreview as unknown as Fixture, { platform: "docker", resources: 12 }],
-    ["preview-kubernetes-switch", kubeSwitchPreview as unknown as Fixture, { platform: "kubernetes", resources: 12 }],
-    ["preview-kubernetes-idle-replicas", kubeIdleReplicasPreview as unknown as Fixture, { platform: "kubernetes", resources: 12 }],
+    ["preview-kubernetes-switch", kubeSwitchPreview as unknown as Fixture, { platform: "kubernetes", resources: 14 }],
+    ["preview-kubernetes-idle-replicas", kubeIdleReplicasPreview as unknown as Fixture, { platform: "kubernetes", resources: 13 }],
 ];
 
 const typeOf = (s: PreviewStep) => (s.urn.split("::")[2] ?? "").split("$").pop();
@@ -164,9 +164,12 @@ describe("summarizePreview, on real `pulumi preview --json --show-sames` output 
         expect(s.traffic).toEqual({ from: "blue", to: "green", fromImage: "bluegreen/demo:1.0.0", toImage: "bluegreen/demo:2.0.0" });
         expect(s.otherChanges).toEqual([]);
         expect(s.text).toBe("Traffic: blue → green (bluegreen/demo:1.0.0 → bluegreen/demo:2.0.0); environments unchanged");
-        // What the summary read it from, in the recording: the gate's color and the Services' selectors.
+        // What the summary read it from, in the recording: the gate's color and the Services'
+        // selectors; the old color's restart patch (created for blue, green's forgotten) is the switch too.
         const changed = (kubeSwitchPreview as unknown as Fixture).steps.filter((st) => st.op !== "same");
         expect(changed.map((st) => `${st.op} ${typeOf(st)} ${st.urn.split("::").pop()}`).sort()).toEqual([
+            `create kubernetes:apps/v1:DeploymentPatch ${PREFIX}-blue-recycle`,
+            `delete kubernetes:apps/v1:DeploymentPatch ${PREFIX}-green-recycle`,
             `update bluegreen:kubernetes:DeploymentReadyGate ${PREFIX}-gate`,
             `update kubernetes:core/v1:Service ${PREFIX}-preview`,
             `update kubernetes:core/v1:Service ${PREFIX}-production`,
@@ -188,14 +191,21 @@ describe("summarizePreview, on real `pulumi preview --json --show-sames` output 
         );
     });
 
-    it("a Kubernetes idleReplicas change: the idle color's Deployment, traffic unchanged", () => {
+    it("a Kubernetes idleReplicas change: the idle color's Deployment, the live Service's await back, no restart; traffic unchanged", () => {
         const s = summarizePreview(clone(kubeIdleReplicasPreview));
-        expect(s.text).toBe(`Traffic: unchanged; other changes: update kubernetes:apps/v1:Deployment ${PREFIX}-green`);
+        expect(s.text).toBe(
+            `Traffic: unchanged; other changes: update kubernetes:core/v1:Service ${PREFIX}-production; ` +
+            `update kubernetes:apps/v1:Deployment ${PREFIX}-green; delete kubernetes:apps/v1:DeploymentPatch ${PREFIX}-green-recycle`,
+        );
         const changed = (kubeIdleReplicasPreview as unknown as Fixture).steps.filter((st) => st.op !== "same");
         expect(changed.map((st) => [st.op, st.urn.split("::").pop(), Object.keys((st as { detailedDiff?: object }).detailedDiff ?? {})])).toEqual([
+            // Below `full` the live Service is awaited again: the idle color is scaled down only after kube-proxy has moved.
+            ["update", `${PREFIX}-production`, ['metadata.annotations["pulumi.com/skipAwait"]']],
             ["update", `${PREFIX}-green`, ["spec.replicas"]],
+            // The retired pods drain on their own: no restart patch (forgotten, not undone).
+            ["delete", `${PREFIX}-green-recycle`, []],
         ]);
         const replicas = (st?: { inputs?: Record<string, unknown> }) => (st?.inputs?.spec as { replicas?: number } | undefined)?.replicas;
-        expect([replicas(changed[0].oldState), replicas(changed[0].newState)]).toEqual([1, 0]);
+        expect([replicas(changed[1].oldState), replicas(changed[1].newState)]).toEqual([1, 0]);
     });
 });
