@@ -73,23 +73,15 @@ const bundle = async (outfile, sourcemap) => {
 // loaded by the plugin on the first Construct only. components/version.ts reads package.json beside
 // the compiled package; in the plugin the version is the bundle's own.
 const componentsBundle = (outfile) => build({
-    entryPoints: [join(here, name, "construct.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: false,
-    logLevel: "error",
-    external: ["cpu-features", "*.node"],
-    plugins: [{
+    ...options(join(here, name, "construct.ts"), outfile, false, [{
         name: "plugin-version",
         setup(b) {
             b.onLoad({ filter: /components[\\/]version\.ts$/ }, () => ({
                 contents: `export const PLUGIN_VERSION: string = ${JSON.stringify(version)};`, loader: "ts",
             }));
         },
-    }],
+    }]),
+    logLevel: "error",
 });
 const withComponents = name === "bluegreen";
 if (bundleOnly || componentsOnly) {
