@@ -11,9 +11,17 @@ end cleanly (the `end` event, then the terminating chunk) or not (a cut: no `end
 
 On SIGTERM (`docker stop`) it stops accepting, lets requests in flight finish, ends open streams
 cleanly (an `end` event with `{"reason": "shutdown"}`), and exits.
+
+HTTP/2 too, on the same port: a connection that opens with HTTP/2's client preface (cleartext with
+prior knowledge, "h2c": what gRPC clients and Node's `http2.connect("http://...")` speak) is served
+by the `h2` library; `/` and `/health` answer as over HTTP/1.1, `/stream` is HTTP/1.1's only (404).
+One connection carries many requests, so it stays on one pod as a kept-alive HTTP/1.1 connection
+does. On SIGTERM it sends GOAWAY (no error, the last stream it answered) and closes: the client
+opens a new connection for its next requests. Anything else on the port is HTTP/1.1, unchanged.
 """
 import json
 import os
+import select
 import signal
 import socket
 import threading
@@ -21,7 +29,100 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-stopping = threading.Event()  # set on SIGTERM: open streams end cleanly
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+stopping = threading.Event()  # set on SIGTERM: open streams end cleanly, HTTP/2 connections get GOAWAY
+
+# The first bytes of every HTTP/2 connection (RFC 9113, section 3.4).
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def opens_with_h2_preface(conn: socket.socket) -> bool:
+    """Peeks (reads nothing) at a new connection's first bytes: HTTP/2's preface, or anything else.
+    An HTTP/1.1 request differs from the preface within its first five bytes ("PRI *"), so the
+    wait for more bytes is only for a client sending the preface, or a part of it and no more
+    (after a second, HTTP/1.1 answers that as it always has)."""
+    deadline = time.monotonic() + 1
+    while True:
+        try:
+            head = conn.recv(len(H2_PREFACE), socket.MSG_PEEK)
+        except OSError:
+            return False
+        if head == H2_PREFACE:
+            return True
+        if not head or not H2_PREFACE.startswith(head) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)  # a part of the preface so far: look again once more has come
+
+
+def serve_h2(conn: socket.socket, answer) -> None:
+    """Serves one HTTP/2 connection (its preface still unread) until the client closes it, or
+    SIGTERM: then GOAWAY, and the connection is closed once the client has read it."""
+    h2c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    h2c.initiate_connection()
+    conn.sendall(h2c.data_to_send())
+    while not stopping.is_set():
+        if not select.select([conn], [], [], 0.1)[0]:
+            continue
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            events = h2c.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            conn.sendall(h2c.data_to_send())  # h2 has queued a GOAWAY naming the error
+            return
+        for event in events:
+            if isinstance(event, h2.events.RequestReceived):
+                headers = dict(event.headers)
+                status, body = answer(headers.get(":method", ""), headers.get(":path", "/"))
+                data = (json.dumps(body) + "\n").encode()
+                h2c.send_headers(event.stream_id, [(":status", str(status)), ("content-type", "application/json"), ("content-length", str(len(data)))])
+                h2c.send_data(event.stream_id, data, end_stream=True)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                conn.sendall(h2c.data_to_send())
+                return
+        conn.sendall(h2c.data_to_send())
+    # SIGTERM: every request read so far is answered. GOAWAY names the last of them; a request the
+    # client sent after it was not processed, and the client may send it again elsewhere.
+    h2c.close_connection()
+    try:
+        conn.sendall(h2c.data_to_send())
+        conn.shutdown(socket.SHUT_WR)
+        # Read until the client closes (or 0.3 s): closing with unread bytes would reset the
+        # connection, and a reset can overtake the GOAWAY.
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end and select.select([conn], [], [], max(0.0, end - time.monotonic()))[0] and conn.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
+def answer(path: str) -> tuple:
+    """The status and JSON body of every path but `/stream`, over HTTP/1.1 and HTTP/2 alike."""
+    color = os.environ.get("COLOR", "unknown")
+    version = os.environ.get("APP_VERSION", "unknown")
+    if path == os.environ.get("HEALTH_PATH", "/health"):
+        status = int(os.environ.get("HEALTH_STATUS", "200"))
+        return status, {"status": "ok" if status < 400 else "unhealthy", "color": color}
+    # APP_STATUS (default 200): the status every other path answers; set 500 to simulate a
+    # release that passes its health check and is broken (the smoke test's case).
+    return int(os.environ.get("APP_STATUS", "200")), {"color": color, "version": version, "host": socket.gethostname()}
+
+
+def answer_h2(method: str, target: str) -> tuple:
+    path = target.partition("?")[0]
+    if method != "GET":
+        return 501, {"error": f"unsupported method {method}"}
+    if path == "/stream":
+        return 404, {"error": "/stream is served over HTTP/1.1 only"}
+    return answer(path)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -73,20 +174,20 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:  # the client (or the proxy) went away
             self.close_connection = True
 
+    def handle(self) -> None:
+        if opens_with_h2_preface(self.connection):
+            serve_h2(self.connection, answer_h2)
+            return
+        super().handle()
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        color = os.environ.get("COLOR", "unknown")
-        version = os.environ.get("APP_VERSION", "unknown")
         path, _, query = self.path.partition("?")
         if path == "/stream":
+            color = os.environ.get("COLOR", "unknown")
+            version = os.environ.get("APP_VERSION", "unknown")
             self._stream(query, {"color": color, "version": version, "host": socket.gethostname()})
             return
-        if path == os.environ.get("HEALTH_PATH", "/health"):
-            status = int(os.environ.get("HEALTH_STATUS", "200"))
-            self._send(status, {"status": "ok" if status < 400 else "unhealthy", "color": color})
-            return
-        # APP_STATUS (default 200): the status every other path answers; set 500 to simulate a
-        # release that passes its health check and is broken (the smoke test's case).
-        self._send(int(os.environ.get("APP_STATUS", "200")), {"color": color, "version": version, "host": socket.gethostname()})
+        self._send(*answer(path))
 
     def log_message(self, *args) -> None:  # quiet: a load test makes thousands of requests
         pass

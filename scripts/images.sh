@@ -5,11 +5,14 @@
 #   offline     built from Debian packages (debootstrap, root, once) and, for Traefik, Go sources
 # and ends up under the name the program's defaults use ($LOCAL_NGINX, $LOCAL_TRAEFIK, $LOCAL_DEMO).
 
-# The offline root file systems (root, once, cached): Debian with nginx-light, curl and python3,
-# the base of the offline Traefik and demo images; and Debian $NGINX_SUITE with nginx and curl, the
-# offline nginx image (its nginx must be >= $NGINX_MIN_VERSION, see lib.sh).
-OFFLINE_ROOTFS="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-nginx-curl-python3.tar"
-OFFLINE_BASE="$IMAGE_PREFIX/offline-base:$DEBIAN_SUITE"
+# The offline root file systems (root, once, cached): Debian with $OFFLINE_PACKAGES (python3-h2:
+# the demo app's HTTP/2), the base of the offline Traefik and demo images, named for what it holds
+# (a machine whose cached one has no h2 builds this one, and its image, anew); and Debian
+# $NGINX_SUITE with nginx and curl, the offline nginx image (its nginx must be >=
+# $NGINX_MIN_VERSION, see lib.sh).
+OFFLINE_PACKAGES=nginx-light,curl,python3,python3-h2
+OFFLINE_ROOTFS="$BLUEGREEN_CACHE/rootfs-$DEBIAN_SUITE-${OFFLINE_PACKAGES//,/-}.tar"
+OFFLINE_BASE="$IMAGE_PREFIX/offline-base:$DEBIAN_SUITE-h2"
 NGINX_ROOTFS="$BLUEGREEN_CACHE/rootfs-$NGINX_SUITE-nginx-curl.tar"
 OFFLINE_NGINX="$IMAGE_PREFIX/offline-nginx:$NGINX_SUITE"
 TRAEFIK_BINARY="$BLUEGREEN_CACHE/traefik-v$TRAEFIK_VERSION/traefik"
@@ -74,8 +77,23 @@ online_nginx() {
   docker tag "$NGINX_IMAGE" "$LOCAL_NGINX" && nginx_says ", the official $NGINX_IMAGE"
 }
 online_traefik() { pull_official "$TRAEFIK_IMAGE" && docker tag "$TRAEFIK_IMAGE" "$LOCAL_TRAEFIK" && step "images: $LOCAL_TRAEFIK is the official $TRAEFIK_IMAGE"; }
+# standin_without_h2 IMAGE: IMAGE is a registry mirror's stand-in for python (scripts/registry.sh)
+# built before the offline image had python3-h2: it has neither h2 nor pip.
+standin_without_h2() {
+  [[ -n "$(docker image inspect -f '{{index .Config.Labels "bluegreen.standin-for"}}' "$1")" ]] \
+    && ! docker run --rm --entrypoint python3 "$1" -c "import h2" >/dev/null 2>&1
+}
 online_demo() {
+  # Such a stand-in: pull again; if the mirror still serves it (the registry step, after this one,
+  # re-seeds it), build the demo offline instead.
+  if image_present "$PYTHON_IMAGE" && standin_without_h2 "$PYTHON_IMAGE"; then docker rmi "$PYTHON_IMAGE" >/dev/null; fi
   pull_official "$PYTHON_IMAGE"
+  if standin_without_h2 "$PYTHON_IMAGE"; then
+    step "images: the registry mirror's $PYTHON_IMAGE is an old stand-in (no h2); building the demo offline"
+    docker rmi "$PYTHON_IMAGE" >/dev/null
+    offline_demo
+    return
+  fi
   local v h; h=$(app_hash)
   for v in 1.0.0 2.0.0; do
     docker_build "$LOCAL_DEMO:$v" "$ROOT/demo" --build-arg "APP_VERSION=$v" --label "bluegreen.app=$h"
@@ -100,7 +118,7 @@ debootstrap_rootfs() {
   tar -C "$dir" -cf "$tar.part" . && mv "$tar.part" "$tar"
   rm -rf "$dir"
 }
-offline_rootfs() { debootstrap_rootfs "$OFFLINE_ROOTFS" "$DEBIAN_SUITE" nginx-light,curl,python3; }
+offline_rootfs() { debootstrap_rootfs "$OFFLINE_ROOTFS" "$DEBIAN_SUITE" "$OFFLINE_PACKAGES"; }
 offline_base() {
   image_present "$OFFLINE_BASE" && return 0
   offline_rootfs

@@ -12,7 +12,7 @@
 #   library/nginx:<pin>    the Debian nginx image (sid's, see NGINX_SUITE in lib.sh)
 #   library/traefik:<pin>  Traefik built from Go sources, laid out as the official image is: the
 #                          binary in /usr/local/bin, /entrypoint.sh, busybox wget and no curl
-#   library/python:<pin>   the Debian image (python3)
+#   library/python:<pin>   the Debian image (python3, with python3-h2: demo/Dockerfile's pip step is skipped)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/images.sh"
 
