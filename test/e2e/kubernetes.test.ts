@@ -11,10 +11,12 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http2 from "node:http2";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsumerProject } from "../helpers/consumer";
+import { H2Load } from "../helpers/h2";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { openStream, sleep, watchColors } from "../helpers/stream";
 import { kubernetesCluster, requirements } from "../helpers/requirements";
@@ -28,6 +30,8 @@ const prefix = `bluegreen-${id}`;
 /** In CI the node must be real; elsewhere the cluster picks (real when it can run a pod, else KWOK). */
 const PODS_WANTED = process.env.CI === "true" ? "real" : (process.env.BLUEGREEN_PODS ?? "auto");
 const DRAIN = 6;
+/** The HTTP/2 client's requests per second, on its one session (issue 27: "an HTTP/2 client"). */
+const H2_RATE = 20;
 /**
  * Seconds past drainSeconds by which every kept-alive client is on the new color after a switch:
  * the old color's rolling restart starts a new pod before it retires each old one (two pods here).
@@ -446,24 +450,29 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         await previewSettles(["green", "green"]);
     });
 
-    it(`every client moves: after a plain switch, kept-alive clients and a stream held across it are answered only by the new color from drainSeconds (${DRAIN}) + ${MOVE_MARGIN_S} s on, with no failed request`, async (ctx) => {
+    it(`every client moves: after a plain switch, kept-alive clients, an HTTP/2 session and a stream held across it are answered only by the new color from drainSeconds (${DRAIN}) + ${MOVE_MARGIN_S} s on, with no failed request`, async (ctx) => {
         needsRealPods(ctx);
         expect(await colorsOf(url)).toEqual(["blue"]);
         // Kept-alive HTTP/1.1 connections only (8 pooled sockets per kind, opened on blue): the
         // browser-like client retrying once on a reset reused connection, and the raw one never retrying.
         const load = new LoadGenerator(url, 150, ["keepalive", "raw"]);
         load.run();
+        // An HTTP/2 client (h2c, as gRPC's): its requests multiplexed on one session, opened on blue.
+        const h2 = new H2Load(url, H2_RATE);
+        h2.run();
         const stream = openStream(url, 120);
         await until(() => stream.events.length >= 2, 10_000, "the stream's first events");
         await sleep(1000);
         await set({ activeColor: "green" });
         const started = load.now();
+        const startedWall = Date.now();
         await up();
         const ended = load.now();
         const endedWall = Date.now();
         await Promise.race([stream.done, sleep((DRAIN + MOVE_MARGIN_S) * 1000)]);
         await sleep(Math.max(0, (DRAIN + MOVE_MARGIN_S) * 1000 + 3000 - (load.now() - ended)));
         const report = await load.stop();
+        const h2Report = await h2.stop();
         const ok = report.samples.filter((x) => x.status === 200);
         const lastBlue = Math.max(...ok.filter((x) => x.color === "blue").map((x) => x.at));
         const resets = report.resets.raw;
@@ -471,6 +480,11 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         figures.everyClientMoves = {
             sent: report.sent, failed: report.failed, rawResets: resets, keepAliveRetries: report.resets.keepalive, colors: countColors(report),
             upMs: ended - started, lastBlueMsAfterUp: lastBlue - ended, stream: { events: stream.events.length, ending: stream.ending, end: stream.end, endMsAfterUp: (stream.endedAt ?? NaN) - endedWall },
+            http2: {
+                sent: h2Report.sent, failed: h2Report.failed, retries: h2Report.retries,
+                lastBlueMsAfterUp: Math.max(...h2Report.samples.filter((x) => x.color === "blue").map((x) => x.at)) - endedWall,
+                sessions: h2Report.sessions.map((x) => ({ ...x, opened: x.opened - endedWall, closed: x.closed && x.closed - endedWall, goaway: x.goaway && { ...x.goaway, at: x.goaway.at - endedWall } })),
+            },
         };
         expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
         expect(ok.filter((x) => x.at < started).length).toBeGreaterThan(50);
@@ -485,6 +499,29 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         expect(stream.events.every((e) => e.color === "blue")).toBe(true);
         expect(stream.ending).toBe("clean");
         expect(stream.end?.reason).toBe("shutdown");
+        // The HTTP/2 client: 0 failed, and none from blue from drainSeconds + margin after up returned.
+        const h2Failures = h2Report.samples.filter((x) => x.status !== 200).slice(0, 5);
+        expect(h2Report.failed, `HTTP/2 requests that failed: ${JSON.stringify(h2Failures)}`).toBe(0);
+        const h2After = h2Report.samples.filter((x) => x.at - x.ms > endedWall + (DRAIN + MOVE_MARGIN_S) * 1000);
+        expect(h2After.length).toBeGreaterThan(2 * H2_RATE);
+        expect(h2After.filter((x) => x.color !== "green"), "HTTP/2 answers from blue after drainSeconds + margin").toEqual([]);
+        // It really is HTTP/2, on one session held across the switch: the server's SETTINGS came, and
+        // every request before the old pod's GOAWAY went over that session (stream ids 1, 3, 5, ...).
+        const [held, ...later] = h2Report.sessions;
+        expect(held.protocol).toBe("h2c");
+        expect(held.remoteSettings, "the server's HTTP/2 SETTINGS on the held session").toBe(true);
+        expect(held.opened).toBeLessThan(startedWall);
+        expect(Object.keys(held.colors), "who answered the held session").toEqual(["blue"]);
+        const onHeld = h2Report.samples.filter((x) => x.session === 0);
+        expect(onHeld.filter((x) => x.at < endedWall).length, "HTTP/2 answers on the held session before up returned").toBeGreaterThan(H2_RATE * 5);
+        expect(held.lastStream, "stream ids on the held session: one per request").toBe(2 * onHeld.length - 1);
+        // Blue answered it after up returned: the switch alone does not move it (a Service
+        // balances connections); the old pod's GOAWAY on SIGTERM, after drainSeconds, does.
+        expect(Math.max(...onHeld.map((x) => x.at))).toBeGreaterThan(endedWall);
+        expect(held.goaway, "the old pod's GOAWAY").toMatchObject({ code: http2.constants.NGHTTP2_NO_ERROR });
+        // One new session, on green, to the end.
+        expect(later.map((x) => Object.keys(x.colors)), "who answered each later HTTP/2 session").toEqual([["green"]]);
+        expect(later[0].remoteSettings).toBe(true);
         // The idle color stays warm: blue has its ready pods again, behind the preview Service.
         await previewSettles(["blue", "blue"]);
         expect(await colorsOf(previewUrl)).toEqual(["blue"]);
