@@ -4,15 +4,14 @@
  * knowledge (h2c, what gRPC clients speak), and what each does on SIGTERM (`docker stop`).
  * The switch itself with an HTTP/2 client held across it is kubernetes.test.ts's ("every client moves").
  */
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectCurrentDemoImages } from "../helpers/demoImages";
 import { H2Load } from "../helpers/h2";
 import { dockerCli } from "../helpers/programStack";
 import { sleep } from "../helpers/stream";
-import { ROOT, runId } from "../helpers/toolchain";
+import { runId } from "../helpers/toolchain";
 
 const name = runId("bgdemoapp");
 const IMAGE = "bluegreen/demo:1.0.0";
@@ -48,9 +47,7 @@ function h2get(s: http2.ClientHttp2Session, path: string): Promise<{ status: num
 
 describe("the demo app: HTTP/1.1 and HTTP/2 (h2c) on one port", () => {
     beforeAll(async () => {
-        const hash = createHash("sha256").update(fs.readFileSync(`${ROOT}/demo/app.py`)).digest("hex").slice(0, 16);
-        const label = dockerCli("image", "inspect", "-f", '{{index .Config.Labels "bluegreen.app"}}', IMAGE);
-        if (label !== hash) throw new Error(`${IMAGE} was built from another demo/app.py (${label}, this one is ${hash}); run \`bash scripts/setup.sh --only images\``);
+        expectCurrentDemoImages();
         dockerCli("run", "-d", "--name", name, "-e", "COLOR=blue", "-p", "127.0.0.1::8080", IMAGE);
         base = `http://${dockerCli("port", name, "8080/tcp").split("\n")[0]}`;
         for (let i = 0; i < 50 && !(await raw("GET /health HTTP/1.0\r\n\r\n").catch(() => "")).includes(" 200 "); i++) await sleep(100);

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsumerProject } from "../helpers/consumer";
+import { expectCurrentDemoImages } from "../helpers/demoImages";
 import { H2Load } from "../helpers/h2";
 import { LoadGenerator, LoadReport, failuresOf, getJson } from "../helpers/load";
 import { openStream, sleep, watchColors } from "../helpers/stream";
@@ -229,6 +230,8 @@ function needsRealPods(ctx: { skip: (note?: string) => void }): void {
 
 beforeAll(async () => {
     if (missing) return;
+    // The node imports Docker's demo images as it starts: they must be this app.py's (HTTP/2).
+    expectCurrentDemoImages();
     cluster("up");
     const env = cluster("env");
     kubeconfig = env.match(/KUBECONFIG="([^"]+)"/)![1];
