@@ -489,19 +489,6 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
                 sessions: h2Report.sessions.map((x) => ({ ...x, opened: x.opened - endedWall, closed: x.closed && x.closed - endedWall, goaway: x.goaway && { ...x.goaway, at: x.goaway.at - endedWall } })),
             },
         };
-        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
-        expect(ok.filter((x) => x.at < started).length).toBeGreaterThan(50);
-        expect([...new Set(ok.filter((x) => x.at < started).map((x) => x.color))]).toEqual(["blue"]);
-        // Every kept-alive client is on green once the old pods have drained and closed.
-        const afterMove = ok.filter((x) => x.at - x.ms > ended + (DRAIN + MOVE_MARGIN_S) * 1000);
-        expect(afterMove.length).toBeGreaterThan(50);
-        expect(afterMove.filter((x) => x.color !== "green"), "answers from blue after drainSeconds + margin").toEqual([]);
-        // Still blue right after the switch (the old pods serve what they have for drainSeconds).
-        expect(lastBlue).toBeGreaterThan(ended);
-        // The stream on blue: served for drainSeconds, then ended cleanly by the app on SIGTERM.
-        expect(stream.events.every((e) => e.color === "blue")).toBe(true);
-        expect(stream.ending).toBe("clean");
-        expect(stream.end?.reason).toBe("shutdown");
         // The HTTP/2 client: 0 failed, and none from blue from drainSeconds + margin after up returned.
         const h2Failures = h2Report.samples.filter((x) => x.status !== 200).slice(0, 5);
         expect(h2Report.failed, `HTTP/2 requests that failed: ${JSON.stringify(h2Failures)}`).toBe(0);
@@ -525,6 +512,20 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         // One new session, on green, to the end.
         expect(later.map((x) => Object.keys(x.colors)), "who answered each later HTTP/2 session").toEqual([["green"]]);
         expect(later[0].remoteSettings).toBe(true);
+        // The kept-alive HTTP/1.1 clients.
+        expect(report.failed.keepalive, failuresOf(report, "keepalive")).toBe(0);
+        expect(ok.filter((x) => x.at < started).length).toBeGreaterThan(50);
+        expect([...new Set(ok.filter((x) => x.at < started).map((x) => x.color))]).toEqual(["blue"]);
+        // Every kept-alive client is on green once the old pods have drained and closed.
+        const afterMove = ok.filter((x) => x.at - x.ms > ended + (DRAIN + MOVE_MARGIN_S) * 1000);
+        expect(afterMove.length).toBeGreaterThan(50);
+        expect(afterMove.filter((x) => x.color !== "green"), "answers from blue after drainSeconds + margin").toEqual([]);
+        // Still blue right after the switch (the old pods serve what they have for drainSeconds).
+        expect(lastBlue).toBeGreaterThan(ended);
+        // The stream on blue: served for drainSeconds, then ended cleanly by the app on SIGTERM.
+        expect(stream.events.every((e) => e.color === "blue")).toBe(true);
+        expect(stream.ending).toBe("clean");
+        expect(stream.end?.reason).toBe("shutdown");
         // The idle color stays warm: blue has its ready pods again, behind the preview Service.
         await previewSettles(["blue", "blue"]);
         expect(await colorsOf(previewUrl)).toEqual(["blue"]);
