@@ -360,7 +360,12 @@ running() { [[ -s "$CLUSTER_DIR/$1.pid" ]] && kill -0 "$(cat "$CLUSTER_DIR/$1.pi
 start() { # start NAME CMD...: in the background, logging to $CLUSTER_DIR/NAME.log
   local name="$1"; shift
   running "$name" && return
-  nohup "$@" >"$CLUSTER_DIR/$name.log" 2>&1 &
+  # The daemon keeps no descriptor but its log: one inherited from `flock /tmp/bluegreen-cluster.lock`
+  # would hold the cluster's lock for as long as the cluster runs.
+  (
+    for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done
+    exec nohup "$@" >"$CLUSTER_DIR/$name.log" 2>&1
+  ) &
   echo $! >"$CLUSTER_DIR/$name.pid"
 }
 
@@ -434,7 +439,10 @@ up() {
     --bind-address 127.0.0.1 --secure-port 0
 
   local pods why=""
-  if [[ -s "$CLUSTER_DIR/pods" ]] && [[ "$(node_ready)" == True ]]; then
+  # Already up: the node reads Ready, and for the real node its processes run too (the API server
+  # keeps a dead kubelet's Ready for 40 s; a run that starts then loses every pod it schedules).
+  if [[ -s "$CLUSTER_DIR/pods" ]] && [[ "$(node_ready)" == True ]] \
+    && { [[ "$(cat "$CLUSTER_DIR/pods")" != real ]] || { running kubelet && running containerd && running kube-proxy; }; }; then
     pods=$(cat "$CLUSTER_DIR/pods"); why="already up"
   elif [[ "$want" == kwok ]]; then
     pods=kwok; why="BLUEGREEN_PODS=kwok"

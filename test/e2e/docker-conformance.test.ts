@@ -50,10 +50,10 @@
  * still teach, the real plugin's diff of a set property's elements (`capabilities.adds[0]`, ...,
  * which today's program no longer causes), is checked from them in test/unit/dockerStandInPlan.test.ts.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProgramStack, dockerCli } from "../helpers/programStack";
+import { type PlanStep, type PropertyDiff, type Recording, type StoredResource, SECRET_SIG, countOps, differences, keyed, nameOf, readRecordings, recordedComponents, recordedCustomSummary, typeOf } from "../helpers/conformance";
 import { ROOT, runId } from "../helpers/toolchain";
 
 const DIR = path.join(ROOT, "..", "shared", "conformance", "docker-da3e7bc");
@@ -70,30 +70,6 @@ const COMPONENTS = new Set([
 
 /** The Terraform bridge's bookkeeping in a resource's inputs and outputs. */
 const BRIDGE_KEYS = new Set(["__defaults", "__meta", "__pulumi_raw_state_delta"]);
-
-/** The engine's mark of a secret in `pulumi stack export`. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-interface PropertyDiff { kind: string; inputDiff: boolean }
-interface PlanStep { op: string; type: string; name: string; replaceReasons: string[]; detailedDiff: Record<string, PropertyDiff> }
-interface StoredResource { type: string; name: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }
-interface Recording {
-    step: number;
-    name: string;
-    config?: Record<string, string | number>;
-    handChange?: string;
-    refreshed?: boolean;
-    plan?: { changeSummary: Record<string, number>; steps: PlanStep[] };
-    up?: { ok: boolean; tail?: string[] };
-    state?: StoredResource[];
-    ok?: boolean;
-    containersLeft?: number;
-}
-
-function recordings(): Recording[] {
-    if (!fs.existsSync(DIR)) throw new Error(`the conformance recordings are missing: ${DIR} (../shared beside the checkout)`);
-    return fs.readdirSync(DIR).filter((f) => f.endsWith(".json")).sort().map((f) => JSON.parse(fs.readFileSync(path.join(DIR, f), "utf8")));
-}
 
 const p = new ProgramStack(runId("bgconf"));
 
@@ -152,75 +128,6 @@ function normalise(v: unknown, side: Side, key = ""): unknown {
     return v;
 }
 
-const show = (v: unknown) => {
-    const s = JSON.stringify(v);
-    return s === undefined ? "missing" : s.length > 160 ? `${s.slice(0, 160)}...` : s;
-};
-
-/** Every difference between two values, as a path and both values; lists element by element. */
-function differences(recorded: unknown, ours: unknown, at = ""): string[] {
-    if (Array.isArray(recorded) && Array.isArray(ours)) {
-        const out = recorded.length === ours.length ? [] : [`${at}: ${recorded.length} elements recorded, ${ours.length} here`];
-        for (let i = 0; i < Math.max(recorded.length, ours.length); i++) out.push(...differences(recorded[i], ours[i], `${at}[${i}]`));
-        return out;
-    }
-    const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
-    if (isObject(recorded) && isObject(ours)) {
-        return [...new Set([...Object.keys(recorded), ...Object.keys(ours)])].sort()
-            .flatMap((k) => differences(recorded[k], ours[k], at ? `${at}.${k}` : k));
-    }
-    return JSON.stringify(recorded) === JSON.stringify(ours) ? [] : [`${at}: recorded ${show(recorded)}, here ${show(ours)}`];
-}
-
-const typeOf = (urn: string) => urn.split("::")[2].split("$").pop()!;
-const nameOf = (urn: string) => urn.split("::").pop()!;
-
-/** A plan step as compared: the recording's fields, names in the recorded stack's terms, reasons sorted. */
-function planLine(s: PlanStep, side: Side): PlanStep {
-    return {
-        op: s.op,
-        type: s.type,
-        name: normaliseString(s.name, side),
-        replaceReasons: [...(s.replaceReasons ?? [])].sort(),
-        detailedDiff: Object.fromEntries(Object.entries(s.detailedDiff ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
-    };
-}
-/** Plan steps keyed `op type::name` (one name has a create and a delete while the proxy kind changes), in order. */
-function keyed(steps: PlanStep[], side: Side): Record<string, Omit<PlanStep, "op" | "type" | "name">> {
-    const out: Record<string, Omit<PlanStep, "op" | "type" | "name">> = {};
-    for (const s of steps.map((x) => planLine(x, side))) {
-        const k = `${s.op} ${s.type}::${s.name}`;
-        if (k in out) throw new Error(`two plan steps ${k}`);
-        out[k] = { replaceReasons: s.replaceReasons, detailedDiff: s.detailedDiff };
-    }
-    return Object.fromEntries(Object.entries(out).sort(([x], [y]) => (x < y ? -1 : 1)));
-}
-
-const count = (steps: PlanStep[]) => {
-    const out: Record<string, number> = {};
-    for (const s of steps) out[s.op] = (out[s.op] ?? 0) + 1;
-    return out;
-};
-
-/** The components the recorded program declares at every step: those its first plan creates from nothing. */
-function recordedComponents(recs: Recording[]): number {
-    const first = recs[0].plan!;
-    if (first.steps.some((s) => s.op !== "create")) throw new Error("the first recording is not an `up` from nothing");
-    return first.steps.filter((s) => COMPONENTS.has(s.type)).length;
-}
-
-/** The recorded change summary without the components (see the header). */
-function recordedCustomSummary(rec: Recording, components: number): Record<string, number> {
-    const out = { ...rec.plan!.changeSummary };
-    const changed = rec.plan!.steps.filter((s) => COMPONENTS.has(s.type));
-    for (const s of changed) out[s.op] -= 1;
-    out.same = (out.same ?? 0) - (components - changed.filter((s) => s.op === "create").length);
-    for (const [op, n] of Object.entries(out)) {
-        if (n < 0) throw new Error(`step ${rec.step}: the recorded summary ${JSON.stringify(rec.plan!.changeSummary)} has fewer ${op} than its components`);
-        if (n === 0) delete out[op];
-    }
-    return out;
-}
 
 /** The stored docker resources, from the CLI's export (never decrypted), normalised. */
 function storedResources(): StoredResource[] {
@@ -305,8 +212,8 @@ afterAll(async () => {
 });
 
 describe("the installed docker plugin replays the real plugin's recorded steps (docker-da3e7bc)", () => {
-    const recs = recordings();
-    const components = recordedComponents(recs);
+    const recs = readRecordings(DIR);
+    const components = recordedComponents(recs, COMPONENTS);
 
     it("has the 19 recorded steps, an up from nothing first and a destroy last", () => {
         expect(recs.map((r) => r.step)).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
@@ -343,14 +250,14 @@ describe("the installed docker plugin replays the real plugin's recorded steps (
         const all: PlanStep[] = (plan.steps ?? []).map((s: { op: string; urn: string; replaceReasons?: string[]; detailedDiff?: Record<string, PropertyDiff> }) =>
             ({ op: s.op, type: typeOf(s.urn), name: nameOf(s.urn), replaceReasons: s.replaceReasons ?? [], detailedDiff: s.detailedDiff ?? {} }));
         // The steps list every resource, `same` ones included: the summary is counted from them.
-        expect(count(all), "preview --json lists a step for every resource of its summary").toEqual(plan.changeSummary);
+        expect(countOps(all), "preview --json lists a step for every resource of its summary").toEqual(plan.changeSummary);
         const ours = all.filter((s) => !COMPONENTS.has(s.type));
         const planDiffs = [
             ...differences(
-                keyed(rec.plan!.steps.filter((s) => !COMPONENTS.has(s.type)), "recorded"),
-                keyed(ours.filter((s) => s.op !== "same"), "ours"),
+                keyed(rec.plan!.steps.filter((s) => !COMPONENTS.has(s.type)), (n) => normaliseString(n, "recorded")),
+                keyed(ours.filter((s) => s.op !== "same"), (n) => normaliseString(n, "ours")),
             ).map((d) => `plan: ${d}`),
-            ...differences(recordedCustomSummary(rec, components), count(ours)).map((d) => `changeSummary.${d}`),
+            ...differences(recordedCustomSummary(rec, components, COMPONENTS), countOps(ours)).map((d) => `changeSummary.${d}`),
         ];
         found.push(...planDiffs);
         compared.planSteps = ours.length;

@@ -44,6 +44,10 @@ const MOVE_MARGIN_S = 15;
  */
 const README_RESETS_PER_SWITCH = 8;
 const keepAliveResets: number[] = [];
+/** The same README sentence: each of those resets is of a connection the old color had answered on. */
+const resetsOffOldColor: string[] = [];
+const offOldColor = (label: string, r: LoadReport, from: string) =>
+    r.resetColors.raw.flatMap((c, i) => (c === from ? [] : [`${label}: a reset at ${r.resetTimes.raw[i]} ms of a connection ${c ? `${c} had answered on` : "that no color had answered on"}, not the old color ${from}`]));
 /** README, Kubernetes, "Switch time": FLIPS flips at FLIP_RATE requests/s (the times are `npm run bench`'s to hold). */
 const FLIPS = 10;
 const FLIP_RATE = 200;
@@ -161,6 +165,7 @@ async function underLoad(label: string, action: (load?: LoadGenerator) => Promis
         if (firstTo !== undefined) {
             switchTimes.push({ label, upMs: ended - started, firstNewColorMs: firstTo });
             keepAliveResets.push(report.resets.raw); // issue 25: the never-retrying client's resets, per switch
+            resetsOffOldColor.push(...offOldColor(label, report, answers!.from));
         }
         // A browser-like client (fresh connection, or keep-alive with the one retry RFC 9112 allows) never fails.
         expect(report.failed.fresh, failuresOf(report, "fresh")).toBe(0);
@@ -481,6 +486,7 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         const lastBlue = Math.max(...ok.filter((x) => x.color === "blue").map((x) => x.at));
         const resets = report.resets.raw;
         keepAliveResets.push(resets);
+        resetsOffOldColor.push(...offOldColor("everyClientMoves", report, "blue"));
         figures.everyClientMoves = {
             sent: report.sent, failed: report.failed, rawResets: resets, keepAliveRetries: report.resets.keepalive, colors: countColors(report),
             upMs: ended - started, lastBlueMsAfterUp: lastBlue - ended, stream: { events: stream.events.length, ending: stream.ending, end: stream.end, endMsAfterUp: (stream.endedAt ?? NaN) - endedWall },
@@ -532,11 +538,13 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         expect(await colorsOf(previewUrl)).toEqual(["blue"]);
     });
 
-    it("the raw keep-alive client's resets per switch: at most what the README claims", (ctx) => {
+    it("the raw keep-alive client's resets per switch: at most what the README claims, each of a connection the old color had answered on", (ctx) => {
         needsRealPods(ctx);
         figures.rawKeepAliveResetsPerSwitch = keepAliveResets;
+        figures.rawResetsOffOldColor = resetsOffOldColor;
         expect(keepAliveResets.length).toBeGreaterThan(0);
         for (const r of keepAliveResets) expect(r).toBeLessThanOrEqual(README_RESETS_PER_SWITCH);
+        expect(resetsOffOldColor, "resets of connections the old color had not answered on").toEqual([]);
     });
 
     it(`a switch that retires the old color (idleReplicas 0): its pods serve an open stream for drainSeconds (${DRAIN}), then the app ends it cleanly; new requests go to the new color at once`, async (ctx) => {

@@ -15,6 +15,7 @@
  * (`RESETS_PER_SWITCH`, `resetClaimBreaches`).
  */
 import * as http from "node:http";
+import type { Socket } from "node:net";
 
 export type Kind = "fresh" | "keepalive" | "raw";
 
@@ -41,21 +42,28 @@ export interface LoadReport {
     resets: Record<Kind, number>;
     /** When each of those resets arrived (ms on the run's timeline), per kind. */
     resetTimes: Record<Kind, number[]>;
+    /**
+     * The color that last answered on each reset connection, in `resetTimes`' order ("" if none
+     * had): which color's pods or proxy closed it.
+     */
+    resetColors: Record<Kind, string[]>;
     sent: number;
     durationMs: number;
 }
 
-function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string }> {
+function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string; socket?: Socket }> {
     return new Promise((resolve, reject) => {
+        let socket: Socket | undefined;
         const req = http.get(url, { agent, timeout: 10_000 }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (d) => (body += d));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-            res.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket })));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, socket }));
+            res.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket, socket })));
         });
+        req.on("socket", (s) => (socket = s));
         req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket })));
+        req.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket, socket })));
     });
 }
 
@@ -63,6 +71,9 @@ export class LoadGenerator {
     private readonly samples: Sample[] = [];
     private readonly resets: Record<Kind, number> = { fresh: 0, keepalive: 0, raw: 0 };
     private readonly resetTimes: Record<Kind, number[]> = { fresh: [], keepalive: [], raw: [] };
+    private readonly resetColors: Record<Kind, string[]> = { fresh: [], keepalive: [], raw: [] };
+    /** The color that last answered on each pooled connection. */
+    private readonly socketColor = new WeakMap<Socket, string>();
     private readonly agents = {
         keepalive: new http.Agent({ keepAlive: true, maxSockets: 8 }),
         raw: new http.Agent({ keepAlive: true, maxSockets: 8 }),
@@ -117,14 +128,16 @@ export class LoadGenerator {
                 try {
                     ({ color, version } = JSON.parse(r.body));
                 } catch { /* non-JSON error page */ }
+                if (r.socket && color) this.socketColor.set(r.socket, color);
                 this.samples.push({ kind, at: Date.now() - this.start, ms: Date.now() - sentAt, status: r.status, color, version, retried });
                 return;
             } catch (e) {
-                const err = e as NodeJS.ErrnoException & { reused?: boolean };
+                const err = e as NodeJS.ErrnoException & { reused?: boolean; socket?: Socket };
                 const reset = err.reused === true && (err.code === "ECONNRESET" || err.code === "EPIPE" || /socket hang up/.test(err.message));
                 if (reset && !retried) {
                     this.resets[kind]++;
                     this.resetTimes[kind].push(Date.now() - this.start);
+                    this.resetColors[kind].push((err.socket && this.socketColor.get(err.socket)) ?? "");
                 }
                 if (kind === "keepalive" && reset && !retried) {
                     retried = true;
@@ -149,7 +162,8 @@ export class LoadGenerator {
         const failed = { fresh: 0, keepalive: 0, raw: 0 };
         for (const s of this.samples) if (s.status < 200 || s.status > 299) failed[s.kind]++;
         const resetTimes = { fresh: [...this.resetTimes.fresh], keepalive: [...this.resetTimes.keepalive], raw: [...this.resetTimes.raw] };
-        return { samples: this.samples, failed, resets: { ...this.resets }, resetTimes, sent: this.sent, durationMs: this.now() };
+        const resetColors = { fresh: [...this.resetColors.fresh], keepalive: [...this.resetColors.keepalive], raw: [...this.resetColors.raw] };
+        return { samples: this.samples, failed, resets: { ...this.resets }, resetTimes, resetColors, sent: this.sent, durationMs: this.now() };
     }
 }
 

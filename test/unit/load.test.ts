@@ -60,6 +60,8 @@ describe("LoadGenerator against a server that resets every reused connection", (
         const failed = report.samples.filter((s) => s.kind === "raw" && s.status === 0);
         expect(failed.every((s) => s.reset === true)).toBe(true);
         expect(report.resetTimes.raw.every((t) => t >= 0 && t <= report.durationMs)).toBe(true);
+        // Each reset connection had answered once, from blue: the color that closed it.
+        expect(report.resetColors.raw).toEqual(report.resetTimes.raw.map(() => "blue"));
     });
 
     it("per switch: every reset falls in its span, and the README's figures are breached", () => {
@@ -107,6 +109,7 @@ describe("switchSpans and resetsPerSwitch, on a made-up timeline", () => {
         failed: { fresh: 0, keepalive: 0, raw: 1 },
         resets: { fresh: 0, keepalive: 0, raw: 4 },
         resetTimes: { fresh: [], keepalive: [], raw: [500, 1200, 2100, 2900] },
+        resetColors: { fresh: [], keepalive: [], raw: ["blue", "blue", "green", "green"] },
         sent: 100,
         durationMs: 6000,
     };
