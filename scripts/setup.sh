@@ -71,6 +71,11 @@ setup_npm() {
   if [[ -d "$ROOT/node_modules/@pulumi/pulumi" && "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ]]; then
     step "npm dependencies: installed"; return
   fi
+  # A worktree that borrows another checkout's node_modules (a symlink): `npm ci` would empty that
+  # checkout's through the link. Its owner installs them.
+  if [[ -L "$ROOT/node_modules" ]]; then
+    step "npm dependencies: node_modules is a link to $(readlink -f "$ROOT/node_modules"), left as it is (run the set-up there to reinstall)"; return
+  fi
   need "npm dependencies" || return 0
   step "npm dependencies: npm ci"
   (cd "$ROOT" && PATH="$(node_bin):$PATH" npm ci --no-audit --no-fund --loglevel=error)
