@@ -533,6 +533,9 @@ describe.skipIf(missing)("the Kubernetes flavour on a local cluster", () => {
         expect(stream.events.every((e) => e.color === "blue")).toBe(true);
         expect(stream.ending).toBe("clean");
         expect(stream.end?.reason).toBe("shutdown");
+        // It ended no sooner than drainSeconds after the switch began: the Service moves during
+        // `up`, and only then does the old pod leave, through its preStop drain.
+        expect(stream.endedAt! - startedWall, "ms from the switch's start to the end of the stream on blue").toBeGreaterThanOrEqual(DRAIN * 1000 - 300);
         // The idle color stays warm: blue has its ready pods again, behind the preview Service.
         await previewSettles(["blue", "blue"]);
         expect(await colorsOf(previewUrl)).toEqual(["blue"]);
