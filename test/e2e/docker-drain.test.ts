@@ -4,13 +4,12 @@
  * switch, read with a raw socket so that the test sees exactly how it ended: the app's `end`
  * event and the terminating chunk (clean), the connection closed without them (FIN), or a reset.
  */
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Color, ProxyKind } from "../../components/settings";
 import { ProgramStack, dockerCli, expectCleanTeardown } from "../helpers/programStack";
-import { ROOT, runId } from "../helpers/toolchain";
+import { runId } from "../helpers/toolchain";
 import { Stream, openStream, sleep, watchColors } from "../helpers/stream";
+import { expectCurrentDemoImages } from "../helpers/demoImages";
 
 const DRAIN = 3; // drainSeconds of these stacks
 const MARGIN_MS = 2000; // what "within drainSeconds" may overshoot on a busy 2-core machine
@@ -41,15 +40,6 @@ async function streamAcrossUp(p: ProgramStack, from: Color, config: Record<strin
     await sleep(500);
     await watch.stop();
     return { stream, up, upStart, upEnd, watch, oldContainers };
-}
-
-/** The demo images must carry this `demo/app.py` (the set-up labels them with its hash): `/stream` is new. */
-function expectCurrentDemoImages(): void {
-    const hash = createHash("sha256").update(fs.readFileSync(`${ROOT}/demo/app.py`)).digest("hex").slice(0, 16);
-    for (const img of ["bluegreen/demo:1.0.0", "bluegreen/demo:2.0.0"]) {
-        const label = dockerCli("image", "inspect", "-f", '{{index .Config.Labels "bluegreen.app"}}', img);
-        if (label !== hash) throw new Error(`${img} was built from another demo/app.py (${label}, this one is ${hash}); run \`bash scripts/setup.sh --only images\``);
-    }
 }
 
 describe.each<ProxyKind>(["nginx", "traefik"])("streams across a switch, %s proxy", (kind) => {

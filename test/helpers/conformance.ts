@@ -2,7 +2,7 @@
  * What the two conformance replays share (test/e2e/docker-conformance.test.ts and
  * kubernetes-conformance.test.ts): the recordings' shape, reading them, and the comparison of a
  * recorded plan, change summary and stored values with ours. Each replay keeps its own
- * normalisation (names, ports, addresses), which it passes in. Pure: test/unit/conformance.test.ts.
+ * normalisation (names, ports, addresses), which it passes in. All but `readRecordings` is pure: test/unit/conformance.test.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
