@@ -308,7 +308,9 @@ describe("faults, on the program", () => {
         expect(up.summary.result).toBe("succeeded");
         expect(up.summary.resourceChanges).toEqual({ same: 11, update: 1 });
         for (let i = 0; i < 10; i++) expect((await getJson(p.url)).json.color).toBe("blue");
-        expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://$bluegreen_blue;", CONFIG_FILE)).toBe("2"); // the live listener's location and its retry
+        // The live listener's location (the pooled group) and its retry (the alias, resolved per request).
+        expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://$bluegreen_blue;", CONFIG_FILE)).toBe("1");
+        expect(dockerCli("exec", p.proxy(), "grep", "-c", "proxy_pass http://$bluegreen_blue_target;", CONFIG_FILE)).toBe("1");
         expect((await p.stack.preview()).changeSummary).toEqual({ same: 12 });
     });
 

@@ -81,9 +81,19 @@ describe("renderNginxConfig", () => {
                 const [main, retry] = s[port].split(`location ${RETRY_LOCATION} {`);
                 expect(main).toContain(`\n            error_page 502 504 = ${RETRY_LOCATION};\n`);
                 expect(retry).toContain("\n            if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }\n");
-                for (const part of [main, retry]) expect(part.match(/proxy_pass [^;]*;/g)).toEqual([`proxy_pass http://$bluegreen_${color};`]);
+                // First the pooled group, then the alias asked of Docker's DNS at that moment: a
+                // proxy that has just started has an empty group until its first resolution.
+                expect(main.match(/proxy_pass [^;]*;/g)).toEqual([`proxy_pass http://$bluegreen_${color};`]);
+                expect(retry.match(/proxy_pass [^;]*;/g)).toEqual([`proxy_pass http://$bluegreen_${color}_target;`]);
+                expect(retry.match(/add_header [^;]*;/g) ?? []).toEqual(main.match(/add_header [^;]*;/g) ?? []);
             }
         }
+        const conf = renderNginxConfig({ activeColor: "blue", targets });
+        // The retry's variables hold the targets, so nginx resolves each (no `upstream` has that name).
+        expect(conf.match(/map "" \$bluegreen_\w+_target \{[^}]*\}/g)).toEqual([
+            `map "" $bluegreen_blue_target { default ${targets.blue}; }`,
+            `map "" $bluegreen_green_target { default ${targets.green}; }`,
+        ]);
     });
 
     it("writes an address target as it is, with nothing to resolve", () => {
