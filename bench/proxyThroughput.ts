@@ -24,9 +24,9 @@
  *
  * The drop is taken on the share capped at 100 %. A proxy adds work to the app's and cannot make
  * the app faster, yet nginx measures above direct (118–147 % in the committed run). Most likely
- * (not proven) the app (Python, one interpreter lock) answers faster over the few connections nginx's pool reuses (1 to
- * 11 established after a round) than over autocannon's 10, and how many it reuses varies from
- * round to round, with no trend. Uncapped, that noise alone moved nginx's share 17 and 38 points
+ * (not proven) the app (Python, one interpreter lock) answers faster over the few connections
+ * nginx's pool reuses (1 to 11 established after a round) than over autocannon's 10, and how many
+ * it reuses varies from round to round. Uncapped, that noise alone moved nginx's share 17 and 38 points
  * between a first and a last round; capped, the check still catches any fall below the app's own
  * rate (docs/benchmark.md, "The proxy's cost").
  */
@@ -49,6 +49,8 @@ export const TARGETS = {
 };
 /** The last round's share of direct may be at most this much below the first round's. */
 export const DROP_LIMIT = 0.1;
+/** The demo app's port in each color's container: the "direct" path, and what the proxy's pool connects to. */
+const APP_PORT = 8080;
 /** Connections the proxy may open to the app per request it passes on: pooled, not one each (the issue's cause). */
 export const MAX_OPENS_PER_REQUEST = 0.01;
 
@@ -161,7 +163,7 @@ export async function measureProxyThroughput(id: string): Promise<ProxyThroughpu
         }
         const ipOf = (c: string) => dockerCli("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c);
         const urls = Object.fromEntries(KINDS.map((k) => [k, {
-            direct: `http://${ipOf(stacks[k].containers("blue")[0])}:8080/`,
+            direct: `http://${ipOf(stacks[k].containers("blue")[0])}:${APP_PORT}/`,
             proxy: `http://${ipOf(stacks[k].proxy())}:80/`,
             url: `${stacks[k].url}/`,
         }])) as Record<ProxyKind, { direct: string; proxy: string; url: string }>;
@@ -186,9 +188,6 @@ export async function measureProxyThroughput(id: string): Promise<ProxyThroughpu
     }
     return { connections: CONNECTIONS, durationS: DURATION_S, rounds, targets: TARGETS, dropLimit: DROP_LIMIT, maxOpensPerRequest: MAX_OPENS_PER_REQUEST, misses: missesOf(rounds) };
 }
-
-/** The demo app's port in each color's container. */
-const APP_PORT = 8080;
 
 /** Established connections to `port` in the text of /proc/net/tcp (and tcp6). */
 export function establishedTo(procNetTcp: string, port: number): number {
