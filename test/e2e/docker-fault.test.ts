@@ -325,6 +325,11 @@ describe("faults, on the program", () => {
         const pid = dockerCli("inspect", "-f", "{{.State.Pid}}", proxy);
         process.kill(Number(pid), "SIGKILL");
         const killedAt = Date.now();
+        // The killed master's workers go on answering for a few tens of milliseconds, until the
+        // kernel has killed its whole PID namespace: "back" is an answer from the restarted nginx.
+        for (const deadline = Date.now() + 30_000; ["0", pid].includes(dockerCli("inspect", "-f", "{{.State.Pid}}", proxy)); await sleep(20)) {
+            if (Date.now() > deadline) throw new Error(`the engine did not restart ${proxy} within 30 s`);
+        }
         expect(await waitForColor(p.url, "blue", 30_000)).toBe("blue");
         const backOnBlueAfterMs = Date.now() - killedAt;
         const backAt = load.now();

@@ -62,7 +62,8 @@ function get(url: string, agent: http.Agent | false): Promise<{ status: number; 
             res.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket, socket })));
         });
         req.on("socket", (s) => (socket = s));
-        req.on("timeout", () => req.destroy(new Error("timeout")));
+        // The local port tells a timed-out connection apart in the kernel's tables (conntrack).
+        req.on("timeout", () => req.destroy(new Error(`timeout (local port ${socket?.localPort ?? "unknown"})`)));
         req.on("error", (e) => reject(Object.assign(e, { reused: req.reusedSocket, socket })));
     });
 }
