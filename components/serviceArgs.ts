@@ -12,7 +12,7 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import { isIPv4, isIPv6 } from "node:net";
 import {
     COLORS, Color, DNS_LABEL, DNS_NAME, ENV_NAME, HEALTH_PATH, HealthSettings, IMAGE_REF, PROXY_KINDS, ProxyKind, QUANTITY,
-    ResourceSettings, SERVICE_TYPES, ServiceType, SmokeTestSettings, DEFAULT_PROXY_IMAGES,
+    ResourceSettings, SERVICE_TYPES, ServiceType, SmokeTestSettings, DEFAULT_PROXY_IMAGES, quoteValue,
 } from "./settings";
 
 /** One color environment of a service. */
@@ -185,14 +185,12 @@ export const DEFAULTS = {
     idleReplicas: "full" as const,
 };
 
-const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
-
 /** Validation of one service's args, with the service name in every message. */
 export class Checker {
     constructor(readonly service: string) {}
 
     fail(path: string, value: unknown, allowed: string): never {
-        throw new ServiceArgsError(`${this.service}: ${path} must be ${allowed}, got ${show(value)}`);
+        throw new ServiceArgsError(`${this.service}: ${path} must be ${allowed}, got ${quoteValue(value)}`);
     }
 
     int(path: string, value: unknown, dflt: number, min: number, max: number): number {

@@ -156,10 +156,21 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 /** Raw config as Pulumi hands it over: key (without namespace) to its string value. */
 export type RawConfig = Record<string, string | undefined>;
 
-const quote = (value: unknown): string => JSON.stringify(value) ?? String(value);
+/**
+ * A value as an error message shows it: JSON, with every character that prints as nothing or
+ * as a line break escaped too (JSON leaves U+2028, U+2029, DEL, C1 controls and format
+ * characters such as U+200B or U+202E as they are), so the message shows what was passed.
+ */
+export function quoteValue(value: unknown): string {
+    const json = JSON.stringify(value) ?? String(value);
+    return json.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => {
+        const code = c.codePointAt(0)!;
+        return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    });
+}
 
 function fail(key: string, value: unknown, allowed: string): never {
-    throw new ConfigError(`\`${key}\` is ${quote(value)}; ${allowed}.`);
+    throw new ConfigError(`\`${key}\` is ${quoteValue(value)}; ${allowed}.`);
 }
 
 // Docker's reference grammar (distribution/reference), ASCII only: [host[:port]/]path[:tag][@digest].
@@ -193,7 +204,7 @@ function int(raw: RawConfig, key: string, min: number, max: number): number {
 function oneOf<T extends string>(raw: RawConfig, key: string, allowed: readonly T[]): T {
     const value = str(raw, key);
     if (!(allowed as readonly string[]).includes(value)) {
-        fail(key, value, `allowed values are ${allowed.map((a) => quote(a)).join(" and ")}`);
+        fail(key, value, `allowed values are ${allowed.map((a) => quoteValue(a)).join(" and ")}`);
     }
     return value as T;
 }

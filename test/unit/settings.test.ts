@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, imageVersion, parseSettings } from "../../components/settings";
+import { CONFIG_KEYS, ConfigError, imageVersion, parseSettings, quoteValue } from "../../components/settings";
 
 const ok = { blueImage: "bluegreen/demo:1.0.0", greenImage: "bluegreen/demo:2.0.0" };
 
@@ -113,6 +113,26 @@ describe("parseSettings", () => {
             expect(spec.description.length, key).toBeGreaterThan(10);
             expect(spec.default, key).toBeDefined();
         }
+    });
+});
+
+describe("quoteValue: the value as an error message shows it", () => {
+    it("is JSON, with every character that prints as nothing or as a line break escaped", () => {
+        expect(quoteValue("blue")).toBe('"blue"');
+        expect(quoteValue("a b\té")).toBe('"a b\\té"');
+        expect(quoteValue(3)).toBe("3");
+        expect(quoteValue(undefined)).toBe("undefined");
+        // A line separator (the property test's counterexample in CI), a paragraph separator, DEL,
+        // a C1 control, a zero-width space, a right-to-left override, a BOM, a tag character.
+        expect(quoteValue("\u2028")).toBe('"\\u2028"');
+        expect(quoteValue("1\u2029\u007f\u0085\u200b\u202e\ufeff\u{e0041}")).toBe('"1\\u2029\\u007f\\u0085\\u200b\\u202e\\ufeff\\u{e0041}"');
+        expect(quoteValue({ a: "\u2028" })).toBe('{"a":"\\u2028"}');
+    });
+
+    it("names a config key's value that way, on one line", () => {
+        const message = errorOf({ blueReplicas: "\u2028" });
+        expect(message).toBe('`blueReplicas` is "\\u2028"; expected a whole number from 1 to 20.');
+        expect(message).not.toMatch(/[\n\r\u2028\u2029]/);
     });
 });
 
